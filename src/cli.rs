@@ -1,0 +1,134 @@
+//! The command line: `run`, `check-config`, `print-config`, `migrate`, `command`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, App};
+use crate::config::{self, Config};
+
+#[derive(Debug, Parser)]
+#[command(name = "convene", version, about = "Working-groups secretariat: one mailbox, one Matrix space")]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "CONVENE_CONFIG", default_value = "/etc/convene/convene.toml")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the daemon (until SIGTERM or SIGINT).
+    Run,
+    /// Check the configuration and name every offending key.
+    CheckConfig,
+    /// Print the annotated example configuration.
+    PrintConfig,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run a chat command as the secretariat and print the reply.
+    Command {
+        /// The command text, e.g. "!help".
+        text: String,
+        /// Answer as if asked in this group's room.
+        #[arg(long)]
+        group: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::PrintConfig => {
+            print!("{}", config::EXAMPLE);
+            return ExitCode::SUCCESS;
+        }
+        Cmd::CheckConfig => {
+            return match Config::load(&cli.config) {
+                Ok(c) => {
+                    println!("{}: OK ({} groups, database {})", cli.config.display(), c.groups.len(), db_kind(&c));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e:#}", cli.config.display());
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => {}
+    }
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("convene: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("convene: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("convene: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn db_kind(c: &Config) -> &'static str {
+    match c.database.url.as_ref().map(|u| u.expose()) {
+        Some(Ok(u)) if u.starts_with("postgres") => "postgres",
+        _ => "sqlite",
+    }
+}
+
+async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Run => app::run(config, app::shutdown_signal()).await,
+        Cmd::Migrate => {
+            std::fs::create_dir_all(&config.state_dir).ok();
+            let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
+            println!("migrations applied ({:?})", db.backend);
+            Ok(())
+        }
+        Cmd::Command { text, group } => {
+            if let Some(g) = &group {
+                config.group(g).with_context(|| format!("no group `{g}` in the configuration"))?;
+            }
+            std::fs::create_dir_all(&config.state_dir).ok();
+            let ctx = App::new(config, None).await?;
+            let inv = crate::commands::Invocation {
+                text: text.trim(),
+                sender: "cli",
+                group: group.as_deref(),
+                is_admin: true,
+                in_management_room: group.is_none(),
+                event_id: None,
+                thread_root: None,
+            };
+            match crate::commands::execute(&ctx, &inv).await? {
+                Some(reply) => println!("{}", reply.markdown),
+                None => anyhow::bail!("not a command (commands start with `{}`)", ctx.config.matrix.command_prefix),
+            }
+            Ok(())
+        }
+        Cmd::CheckConfig | Cmd::PrintConfig => Ok(()),
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,458 @@
+//! Configuration: the TOML file, environment overrides, secrets, and the check that names
+//! the offending key.
+//!
+//! Loading order: the file (`--config`, default `/etc/convene/convene.toml`), then every
+//! environment variable `CONVENE__SECTION__KEY=value` (case-insensitive; array elements by
+//! index, e.g. `CONVENE__GROUPS__0__ROOM`; the value is read as a TOML value when it parses
+//! as one, else as a string), then serde with unknown keys rejected, then [`Config::validate`].
+//! The annotated example is `config/example.toml`, embedded for `convene print-config`.
+
+mod secret;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use serde::Deserialize;
+
+pub use secret::Secret;
+
+/// The annotated example configuration, as shipped in `config/example.toml`.
+pub const EXAMPLE: &str = include_str!("../../config/example.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where convene keeps its SQLite database, Matrix session and stores.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// IANA time zone in which dates are shown and cron schedules run.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// `tracing` filter, e.g. `info` or `convene=debug,info`; `RUST_LOG` wins when set.
+    #[serde(default = "default_log")]
+    pub log: String,
+    pub matrix: MatrixConfig,
+    pub mailbox: MailboxConfig,
+    pub smtp: SmtpConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub groups: Vec<GroupConfig>,
+    #[serde(default)]
+    pub calendar: CalendarConfig,
+    #[serde(default)]
+    pub applications: ApplicationsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// Base URL of the homeserver's client API.
+    pub homeserver: String,
+    /// Full user id of the bot, `@convene:example.org`.
+    pub user: String,
+    /// Password used once to log in (the session is then persisted and reused).
+    pub secret: Secret,
+    #[serde(default = "default_device_name")]
+    pub device_name: String,
+    /// Passphrase of the encrypted local Matrix store (state and crypto). Optional.
+    pub store_passphrase: Option<Secret>,
+    /// The secretariat's room: new EoIs, quarantine reports, mail with no group.
+    pub management_room: String,
+    /// The space holding the group rooms (informational for now).
+    pub space: Option<String>,
+    /// The secretariat: user ids allowed to run secretariat commands and to invite the bot.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Commands start with this prefix.
+    #[serde(default = "default_prefix")]
+    pub command_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No TLS. Refused unless the host is a loopback address.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxConfig {
+    pub host: String,
+    #[serde(default = "default_imap_port")]
+    pub port: u16,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    /// Extra CA certificate (PEM) to trust, e.g. a self-signed server.
+    pub ca_file: Option<PathBuf>,
+    pub user: String,
+    pub secret: Secret,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    /// The functional mailbox's public address (`working-groups@example.org`).
+    pub address: String,
+    /// Use IMAP IDLE when the server offers it.
+    #[serde(default = "yes")]
+    pub idle: bool,
+    /// Re-issue IDLE after this many seconds (RFC 2177 servers may drop after 30 min).
+    #[serde(default = "default_idle_refresh")]
+    pub idle_refresh_secs: u64,
+    /// Poll interval when IDLE is off or unsupported.
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    /// Mails larger than this are not downloaded; their headers go to quarantine.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default = "default_smtp_tls")]
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub secret: Option<Secret>,
+    /// From header of outgoing mail, `Secretariat <working-groups@example.org>`.
+    pub from: String,
+    /// Give up on a message after this many attempts (then it is reported).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:///path/convene.db` or `postgres://user@host/db`. Default: SQLite in state_dir.
+    pub url: Option<Secret>,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `127.0.0.1:8080`. Unset: no HTTP listener.
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub room: String,
+    #[serde(default)]
+    pub cadence: CadenceConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CadenceConfig {
+    #[serde(default = "three")]
+    pub min_meetings: u32,
+    #[serde(default = "two")]
+    pub min_online: u32,
+    #[serde(default = "one")]
+    pub min_physical_brussels: u32,
+}
+
+impl Default for CadenceConfig {
+    fn default() -> Self {
+        CadenceConfig { min_meetings: 3, min_online: 2, min_physical_brussels: 1 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// A calendar file (TOML) loaded at start; see `config/calendar.example.toml`.
+    pub file: Option<PathBuf>,
+    /// Reminders that fell due while convene was down are sent late within this many hours.
+    pub grace_hours: Option<u64>,
+    #[serde(default)]
+    pub jobs: Vec<CronJob>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CronJob {
+    pub name: String,
+    /// Cron expression in local time (5 or 6 fields).
+    pub schedule: String,
+    /// `digest` or `cadence`.
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationsConfig {
+    /// Folder of editable mail templates; built-in templates when unset.
+    pub templates: Option<PathBuf>,
+}
+
+fn default_state_dir() -> PathBuf {
+    std::env::var_os("STATE_DIRECTORY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/lib/convene"))
+}
+fn default_timezone() -> String {
+    "Europe/Brussels".into()
+}
+fn default_log() -> String {
+    "info".into()
+}
+fn default_device_name() -> String {
+    "convene".into()
+}
+fn default_prefix() -> String {
+    "!".into()
+}
+fn default_imap_port() -> u16 {
+    993
+}
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_tls() -> TlsMode {
+    TlsMode::Tls
+}
+fn default_smtp_tls() -> TlsMode {
+    TlsMode::Starttls
+}
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_idle_refresh() -> u64 {
+    20 * 60
+}
+fn default_poll() -> u64 {
+    60
+}
+fn default_max_message() -> u64 {
+    25 * 1024 * 1024
+}
+fn default_max_attempts() -> u32 {
+    8
+}
+fn default_max_connections() -> u32 {
+    4
+}
+fn one() -> u32 {
+    1
+}
+fn two() -> u32 {
+    2
+}
+fn three() -> u32 {
+    3
+}
+
+impl Config {
+    /// Reads the file, applies `CONVENE__*` overrides from the process environment, checks.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        Self::from_toml(&text, std::env::vars())
+            .with_context(|| format!("in config file {}", path.display()))
+    }
+
+    /// Parses TOML text with the given environment overrides, then validates.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| anyhow!("{e}"))?;
+        for (key, raw) in env {
+            let Some(rest) = key.strip_prefix("CONVENE__") else { continue };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            apply_override(&mut value, &path, &raw)
+                .with_context(|| format!("environment variable {key}"))?;
+        }
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            anyhow!("key `{path}`: {}", e.into_inner())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Semantic checks serde cannot do; every error names the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let mut errors = Vec::new();
+        let mut err = |key: &str, why: String| errors.push(format!("key `{key}`: {why}"));
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            err("timezone", format!("`{}` is not an IANA time zone", self.timezone));
+        }
+        let m = &self.matrix;
+        if !(m.homeserver.starts_with("http://") || m.homeserver.starts_with("https://")) {
+            err("matrix.homeserver", "must be an http:// or https:// URL".into());
+        }
+        if !is_user_id(&m.user) {
+            err("matrix.user", format!("`{}` is not a Matrix user id (@name:server)", m.user));
+        }
+        if !is_room_ref(&m.management_room) {
+            err("matrix.management_room", "must be a room id (!…) or alias (#…:server)".into());
+        }
+        for (i, a) in m.admins.iter().enumerate() {
+            if !is_user_id(a) {
+                err(&format!("matrix.admins[{i}]"), format!("`{a}` is not a Matrix user id"));
+            }
+        }
+        if m.command_prefix.is_empty() || m.command_prefix.contains(char::is_whitespace) {
+            err("matrix.command_prefix", "must be non-empty, without spaces".into());
+        }
+        if !self.mailbox.address.contains('@') {
+            err("mailbox.address", "must be an email address".into());
+        }
+        if self.mailbox.idle_refresh_secs == 0 || self.mailbox.idle_refresh_secs >= 29 * 60 {
+            err("mailbox.idle_refresh_secs", "must be between 1 and 1739 (under 29 minutes)".into());
+        }
+        if self.mailbox.poll_secs == 0 {
+            err("mailbox.poll_secs", "must be at least 1".into());
+        }
+        if self.mailbox.tls == TlsMode::Plain && !is_loopback(&self.mailbox.host) {
+            err("mailbox.tls", "plain IMAP is allowed only to a loopback host".into());
+        }
+        if self.smtp.tls == TlsMode::Plain && !is_loopback(&self.smtp.host) {
+            err("smtp.tls", "plain SMTP is allowed only to a loopback host".into());
+        }
+        if self.smtp.user.is_some() != self.smtp.secret.is_some() {
+            err("smtp.secret", "smtp.user and smtp.secret go together".into());
+        }
+        if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            err("smtp.from", format!("`{}` is not a mailbox (Name <addr@host>)", self.smtp.from));
+        }
+        if let Some(listen) = &self.http.listen
+            && listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            err("http.listen", format!("`{listen}` is not host:port"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let slug_ok = !g.slug.is_empty()
+                && g.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !slug_ok {
+                err(&format!("groups[{i}].slug"), "use lowercase letters, digits and -".into());
+            }
+            if !seen.insert(g.slug.clone()) {
+                err(&format!("groups[{i}].slug"), format!("`{}` is used twice", g.slug));
+            }
+            if !is_room_ref(&g.room) {
+                err(&format!("groups[{i}].room"), "must be a room id (!…) or alias".into());
+            }
+        }
+        for (i, job) in self.calendar.jobs.iter().enumerate() {
+            if !matches!(job.action.as_str(), "digest" | "cadence") {
+                err(&format!("calendar.jobs[{i}].action"), "must be `digest` or `cadence`".into());
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { bail!(errors.join("\n")) }
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Europe::Brussels)
+    }
+
+    /// The database URL: configured, else a SQLite file in the state directory.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        match &self.database.url {
+            Some(s) => s.expose(),
+            None => Ok(format!("sqlite://{}?mode=rwc", self.state_dir.join("convene.db").display())),
+        }
+    }
+
+    pub fn group(&self, slug: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.slug == slug)
+    }
+
+    /// The group whose room this is, if any.
+    pub fn group_by_room(&self, room: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.room == room)
+    }
+
+    /// The management room and every group room, as configured.
+    pub fn configured_rooms(&self) -> Vec<String> {
+        let mut rooms = vec![self.matrix.management_room.clone()];
+        rooms.extend(self.groups.iter().map(|g| g.room.clone()));
+        rooms
+    }
+
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.matrix.admins.iter().any(|a| a == user)
+    }
+}
+
+fn is_user_id(s: &str) -> bool {
+    s.strip_prefix('@').and_then(|r| r.split_once(':')).is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
+}
+
+/// Room ids of room version 12 have no `:server` part, so only the sigil is checked.
+fn is_room_ref(s: &str) -> bool {
+    (s.starts_with('!') && s.len() > 1) || (s.starts_with('#') && s.contains(':'))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn apply_override(root: &mut toml::Value, path: &[String], raw: &str) -> anyhow::Result<()> {
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let mut node = root;
+    for (i, part) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        node = match node {
+            toml::Value::Table(t) => {
+                if last {
+                    t.insert(part.clone(), parsed);
+                    return Ok(());
+                }
+                let next_is_index = path[i + 1].parse::<usize>().is_ok();
+                t.entry(part.clone()).or_insert_with(|| {
+                    if next_is_index {
+                        toml::Value::Array(Vec::new())
+                    } else {
+                        toml::Value::Table(Default::default())
+                    }
+                })
+            }
+            toml::Value::Array(a) => {
+                let idx: usize = part.parse().map_err(|_| anyhow!("`{part}` is not an index"))?;
+                if idx > a.len() {
+                    bail!("index {idx} skips elements (array has {})", a.len());
+                }
+                if idx == a.len() {
+                    a.push(toml::Value::Table(Default::default()));
+                }
+                if last {
+                    a[idx] = parsed;
+                    return Ok(());
+                }
+                &mut a[idx]
+            }
+            _ => bail!("`{part}` is inside a value that is not a table"),
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

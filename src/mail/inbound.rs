@@ -1,0 +1,156 @@
+//! The inbound mail table: every fetched message is stored here before anything acts on it.
+//!
+//! States: `new` (stored, not yet handled), `done` (handled), `duplicate` (same Message-ID as
+//! an earlier message, not handled again), `quarantined` (failed; see the quarantine table).
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::storage::{Db, now_ms};
+
+pub struct Fetched<'a> {
+    pub mailbox: &'a str,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub size: u32,
+    pub raw: Vec<u8>,
+    /// Only the header was fetched because the message is larger than the configured cap.
+    pub oversized: bool,
+}
+
+/// The last UID handled in this mailbox under this UIDVALIDITY (0 when none or it changed).
+pub async fn cursor(db: &Db, mailbox: &str, uidvalidity: u32) -> anyhow::Result<i64> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT uidvalidity, last_uid FROM mail_cursor WHERE mailbox = $1")
+            .bind(mailbox)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(match row {
+        Some((v, last)) if v == i64::from(uidvalidity) => last,
+        Some((v, _)) => {
+            tracing::warn!(mailbox, old = v, new = uidvalidity, "UIDVALIDITY changed: rescanning");
+            0
+        }
+        None => 0,
+    })
+}
+
+pub async fn advance_cursor(db: &Db, mailbox: &str, uidvalidity: u32, uid: i64) -> anyhow::Result<()> {
+    sqlx::query(CURSOR_UPSERT).bind(mailbox).bind(i64::from(uidvalidity)).bind(uid).execute(&db.pool).await?;
+    Ok(())
+}
+
+const CURSOR_UPSERT: &str = "INSERT INTO mail_cursor (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3) \
+     ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid";
+
+/// The dedup key of a message: its Message-ID, else a hash of its bytes.
+pub fn message_key(raw: &[u8]) -> String {
+    let parsed = mail_parser::MessageParser::new().parse_headers(raw);
+    match parsed.as_ref().and_then(|m| m.message_id()) {
+        Some(id) if !id.trim().is_empty() => format!("<{}>", id.trim()),
+        _ => format!("sha256:{:x}", Sha256::digest(raw)),
+    }
+}
+
+/// Stores a fetched message and moves the cursor, in one transaction. Returns the row id, or
+/// None when this (mailbox, UIDVALIDITY, UID) was already stored.
+pub async fn store(db: &Db, f: Fetched<'_>) -> anyhow::Result<Option<i64>> {
+    let key = message_key(&f.raw);
+    let mut tx = db.pool.begin().await?;
+    let seen: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM inbound_mail WHERE message_key = $1 AND state <> 'duplicate' LIMIT 1")
+            .bind(&key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let state = if seen.is_some() { "duplicate" } else { "new" };
+    let row = sqlx::query(
+        "INSERT INTO inbound_mail (mailbox, uidvalidity, uid, message_key, size, raw, state, error, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id",
+    )
+    .bind(f.mailbox)
+    .bind(i64::from(f.uidvalidity))
+    .bind(i64::from(f.uid))
+    .bind(&key)
+    .bind(i64::from(f.size))
+    .bind(&f.raw)
+    .bind(state)
+    .bind(f.oversized.then_some("oversized: only the header was fetched"))
+    .bind(now_ms())
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(CURSOR_UPSERT)
+        .bind(f.mailbox)
+        .bind(i64::from(f.uidvalidity))
+        .bind(i64::from(f.uid))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if state == "duplicate" {
+        tracing::info!(uid = f.uid, key, "duplicate Message-ID: not handled again");
+    }
+    Ok(row.map(|r| r.get::<i64, _>(0)))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stored {
+    pub id: i64,
+    pub uid: i64,
+    pub message_key: String,
+    pub raw: Option<Vec<u8>>,
+    pub attempts: i64,
+    pub error: Option<String>,
+}
+
+/// The oldest message not yet handled.
+pub async fn next_new(db: &Db) -> anyhow::Result<Option<Stored>> {
+    Ok(sqlx::query_as(
+        "SELECT id, uid, message_key, raw, attempts, error FROM inbound_mail WHERE state = 'new' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+pub async fn load(db: &Db, id: i64) -> anyhow::Result<Option<Stored>> {
+    Ok(sqlx::query_as("SELECT id, uid, message_key, raw, attempts, error FROM inbound_mail WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?)
+}
+
+pub async fn bump_attempts(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE inbound_mail SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_message_id_or_hash() {
+        assert_eq!(message_key(b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nhi"), "<a@b>");
+        let k = message_key(b"Subject: x\r\n\r\nhi");
+        assert!(k.starts_with("sha256:") && k.len() == 7 + 64, "{k}");
+        assert_eq!(k, message_key(b"Subject: x\r\n\r\nhi"));
+    }
+
+    #[tokio::test]
+    async fn same_uid_twice_is_one_row_and_same_message_id_is_a_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display()), 1).await.unwrap();
+        let raw = b"Message-ID: <m1@x>\r\nSubject: s\r\n\r\nbody".to_vec();
+        let f = |uid, uidvalidity| Fetched { mailbox: "INBOX", uidvalidity, uid, size: 10, raw: raw.clone(), oversized: false };
+        assert!(store(&db, f(1, 7)).await.unwrap().is_some());
+        assert!(store(&db, f(1, 7)).await.unwrap().is_none(), "same UID stored twice");
+        assert_eq!(cursor(&db, "INBOX", 7).await.unwrap(), 1);
+        // UIDVALIDITY changed: the cursor restarts and the copy is marked duplicate.
+        assert_eq!(cursor(&db, "INBOX", 8).await.unwrap(), 0);
+        let id = store(&db, f(1, 8)).await.unwrap().unwrap();
+        let (state,): (String,) = sqlx::query_as("SELECT state FROM inbound_mail WHERE id = $1")
+            .bind(id).fetch_one(&db.pool).await.unwrap();
+        assert_eq!(state, "duplicate");
+        let first = next_new(&db).await.unwrap().unwrap();
+        assert_eq!(first.message_key, "<m1@x>");
+    }
+}

@@ -1,0 +1,12 @@
+//! Mail: in over IMAP ([`imap`], stored by [`inbound`]), understood by [`pipeline`]
+//! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room), out over SMTP
+//! through a durable [`outbox`].
+
+pub mod automatic;
+pub mod imap;
+pub mod inbound;
+pub mod outbox;
+pub mod pipeline;
+pub mod render;
+pub mod route;
+mod tls;
