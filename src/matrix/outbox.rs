@@ -143,12 +143,14 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
         if due.len() == 20 {
             continue;
         }
-        let next: Option<(i64,)> =
+        let next: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT MIN(next_attempt_at) FROM matrix_outbox WHERE state = 'pending'")
                 .fetch_optional(&ctx.db.pool)
-                .await?
-                .filter(|r: &(i64,)| r.0 > 0);
-        let wait = next.map_or(Duration::from_secs(3600), |(t,)| Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64));
+                .await?;
+        let wait = match next.and_then(|r| r.0) {
+            Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64),
+            None => Duration::from_secs(3600),
+        };
         tokio::select! {
             _ = ctx.wake.matrix_outbox.notified() => {}
             _ = tokio::time::sleep(wait) => {}

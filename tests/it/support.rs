@@ -1,0 +1,421 @@
+//! The integration harness: each test gets its own mailbox user, Matrix users, rooms, state
+//! directory and database on the real stack started by `scripts/stack.sh up`, and runs the
+//! real `convene` binary as a child process (so it can be SIGKILLed and restarted).
+//! Some helpers serve only some tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hmac::{KeyInit, Mac};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, RoomMessageEventContent};
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
+use matrix_sdk::{Client, Room};
+
+pub fn stack() -> &'static HashMap<String, String> {
+    static ENV: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let path = std::env::var("CONVENE_STACK_ENV").unwrap_or_else(|_| "/tmp/convene-stack/stack.env".into());
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("cannot read the test stack's env file {path} ({e}): run scripts/test.sh, or scripts/stack.sh up")
+        });
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    })
+}
+
+pub fn env(key: &str) -> String {
+    stack().get(key).cloned().unwrap_or_else(|| panic!("stack.env has no {key}"))
+}
+
+pub fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    format!("{:x}{}{}", t % 0xffffff_ffff, std::process::id() % 1000, N.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Registers a Matrix user through Synapse's shared-secret admin API.
+pub async fn register_user(localpart: &str, password: &str) -> OwnedUserId {
+    let hs = env("MATRIX_HOMESERVER");
+    let http = reqwest::Client::new();
+    let url = format!("{hs}/_synapse/admin/v1/register");
+    let nonce: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    let nonce = nonce["nonce"].as_str().unwrap().to_owned();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(env("MATRIX_REGISTRATION_SECRET").as_bytes()).unwrap();
+    mac.update(format!("{nonce}\0{localpart}\0{password}\0notadmin").as_bytes());
+    let body = serde_json::json!({
+        "nonce": nonce, "username": localpart, "password": password, "admin": false,
+        "mac": hex::encode(mac.finalize().into_bytes()),
+    });
+    let resp = http.post(&url).json(&body).send().await.unwrap();
+    assert!(resp.status().is_success(), "register {localpart}: {}", resp.text().await.unwrap());
+    format!("@{localpart}:{}", env("MATRIX_SERVER_NAME")).try_into().unwrap()
+}
+
+/// A message seen by the test client.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub room: String,
+    pub event_id: String,
+    pub sender: String,
+    pub body: String,
+    pub msgtype: String,
+    pub in_reply_to: Option<String>,
+}
+
+/// A real Matrix client playing the secretariat (or a member), syncing in the background.
+pub struct Person {
+    pub client: Client,
+    pub user: OwnedUserId,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Person {
+    pub async fn new(tag: &str) -> Person {
+        let localpart = format!("{tag}-{}", unique());
+        let user = register_user(&localpart, "pw-person").await;
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::builder()
+            .homeserver_url(env("MATRIX_HOMESERVER"))
+            .sqlite_store(dir.path(), None)
+            .build()
+            .await
+            .unwrap();
+        client.matrix_auth().login_username(&localpart, "pw-person").send().await.unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let sink = seen.clone();
+        client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
+            let sink = sink.clone();
+            async move {
+                let in_reply_to = match &ev.content.relates_to {
+                    Some(matrix_sdk::ruma::events::room::message::Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
+                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => t.in_reply_to.as_ref().map(|r| r.event_id.to_string()),
+                    _ => None,
+                };
+                sink.lock().unwrap().push(Seen {
+                    room: room.room_id().to_string(),
+                    event_id: ev.event_id.to_string(),
+                    sender: ev.sender.to_string(),
+                    body: ev.content.body().to_owned(),
+                    msgtype: ev.content.msgtype().to_owned(),
+                    in_reply_to,
+                });
+            }
+        });
+        client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.unwrap();
+        let bg = client.clone();
+        tokio::spawn(async move {
+            let _ = bg.sync(SyncSettings::default().timeout(Duration::from_secs(5))).await;
+        });
+        Person { client, user, seen, _dir: dir }
+    }
+
+    pub async fn create_room(&self, name: &str, invite: &[&OwnedUserId], encrypted: bool) -> OwnedRoomId {
+        let mut req = CreateRoom::new();
+        req.name = Some(name.to_owned());
+        req.preset = Some(RoomPreset::PrivateChat);
+        req.invite = invite.iter().map(|u| (*u).clone()).collect();
+        if encrypted {
+            req.initial_state = vec![
+                InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults()).to_raw_any(),
+            ];
+        }
+        self.client.create_room(req).await.unwrap().room_id().to_owned()
+    }
+
+    /// Waits until `user` has joined `room` (as seen by this client's sync).
+    pub async fn wait_joined(&self, room: &OwnedRoomId, user: &OwnedUserId, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.client.get_room(room)
+                && let Ok(Some(m)) = r.get_member_no_sync(user).await
+                && *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{user} did not join {room} within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn say(&self, room: &OwnedRoomId, text: &str) -> String {
+        let room = self.client.get_room(room).expect("room known to the test client");
+        room.send(RoomMessageEventContent::text_plain(text)).await.unwrap().response.event_id.to_string()
+    }
+
+    /// Messages in `room` whose body contains `needle`, from anyone but this person.
+    pub fn matching(&self, room: &OwnedRoomId, needle: &str) -> Vec<Seen> {
+        self.seen.lock().unwrap().iter().filter(|s| s.room == room.as_str() && s.body.contains(needle) && s.sender != self.user.as_str()).cloned().collect()
+    }
+
+    /// Waits for at least one matching message, then lets `settle` pass and returns them all.
+    pub async fn wait_for(&self, room: &OwnedRoomId, needle: &str, timeout: Duration, settle: Duration) -> Vec<Seen> {
+        let deadline = Instant::now() + timeout;
+        while self.matching(room, needle).is_empty() {
+            assert!(Instant::now() < deadline, "no message containing {needle:?} in {room} within {timeout:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(settle).await;
+        self.matching(room, needle)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One convene instance under test, with everything it needs.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub secretariat: Person,
+    pub bot: OwnedUserId,
+    pub mailbox_user: String,
+    pub mailbox_password: String,
+    pub address: String,
+    pub management: OwnedRoomId,
+    pub health: OwnedRoomId,
+    pub digital: OwnedRoomId,
+    child: Option<Child>,
+    pub db_url: String,
+}
+
+pub struct Options {
+    pub backend: Backend,
+    pub encrypted_health: bool,
+    pub max_message_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { backend: Backend::Sqlite, encrypted_health: false, max_message_bytes: 1_000_000 }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(opts: Options) -> TestApp {
+        let id = unique();
+        let dir = tempfile::tempdir().unwrap();
+        let bot_local = format!("bot-{id}");
+        let bot = register_user(&bot_local, "pw-bot").await;
+        let secretariat = Person::new("sec").await;
+        let management = secretariat.create_room("Secretariat", &[&bot], false).await;
+        let health = secretariat.create_room("Health", &[&bot], opts.encrypted_health).await;
+        let digital = secretariat.create_room("Digital", &[&bot], false).await;
+
+        let mailbox_user = format!("wg-{id}");
+        let mailbox_password = format!("pw-{id}");
+        let passwd = env("DOVECOT_PASSWD_FILE");
+        let mut f = std::fs::OpenOptions::new().append(true).open(&passwd).unwrap();
+        std::io::Write::write_all(&mut f, format!("{mailbox_user}:{{PLAIN}}{mailbox_password}\n").as_bytes()).unwrap();
+        let address = format!("{mailbox_user}@{}", env("MAIL_DOMAIN"));
+
+        let db_url = match opts.backend {
+            Backend::Sqlite => format!("sqlite://{}/convene.db?mode=rwc", dir.path().display()),
+            Backend::Postgres => create_pg_database(&format!("convene_it_{id}")).await,
+        };
+        let config = format!(
+            r#"
+state_dir = "{state}"
+log = "convene=debug,info"
+[matrix]
+homeserver = "{hs}"
+user = "{bot}"
+secret = "pw-bot"
+management_room = "{management}"
+admins = ["{sec}"]
+[mailbox]
+host = "127.0.0.1"
+port = {imap_port}
+tls = "plain"
+user = "{mailbox_user}"
+secret = "{mailbox_password}"
+address = "{address}"
+max_message_bytes = {max}
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "plain"
+from = "Working Groups <{address}>"
+max_attempts = 3
+[database]
+url = "{db_url}"
+[[groups]]
+slug = "health"
+name = "Health"
+aliases = ["Gesundheit", "Santé"]
+room = "{health}"
+[[groups]]
+slug = "digital"
+name = "Digital"
+room = "{digital}"
+"#,
+            state = dir.path().join("state").display(),
+            hs = env("MATRIX_HOMESERVER"),
+            sec = secretariat.user,
+            imap_port = env("IMAP_PORT"),
+            smtp_port = env("SMTP_PORT"),
+            max = opts.max_message_bytes,
+        );
+        let config_path = dir.path().join("convene.toml");
+        std::fs::write(&config_path, config).unwrap();
+        TestApp {
+            dir,
+            config_path,
+            secretariat,
+            bot,
+            mailbox_user,
+            mailbox_password,
+            address,
+            management,
+            health,
+            digital,
+            child: None,
+            db_url,
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("convene.log")
+    }
+
+    /// Starts `convene run`; `failpoint` arms a crash point (see `convene::failpoint`).
+    pub fn start(&mut self, failpoint: Option<&str>) {
+        assert!(self.child.is_none(), "already running");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_convene"));
+        cmd.arg("--config").arg(&self.config_path).arg("run")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        if let Some(fp) = failpoint {
+            cmd.env("CONVENE_FAILPOINT", fp);
+        }
+        self.child = Some(cmd.spawn().unwrap());
+    }
+
+    /// Waits for the process to exit by itself (a failpoint), returning whether it crashed.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let mut child = self.child.take().expect("not running");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return !status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("convene did not exit within {timeout:?}; log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait: the graceful stop.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("not running");
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "convene ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub async fn wait_log(&self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.log().contains(needle) {
+            assert!(Instant::now() < deadline, "log never said {needle:?}:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts and waits until the bot is answering and connected to IMAP.
+    pub async fn start_ready(&mut self) {
+        let before = self.log().matches("answering from now on").count();
+        self.start(None);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.log().matches("answering from now on").count() <= before || self.log().matches("IMAP connected").count() <= before {
+            assert!(Instant::now() < deadline, "convene did not get ready:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_bot_joined(&self) {
+        for room in [&self.management, &self.health, &self.digital] {
+            self.secretariat.wait_joined(room, &self.bot, Duration::from_secs(30)).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("---- convene log ({}) ----\n{}", self.log_path().display(), self.log());
+        }
+    }
+}
+
+/// Sends a mail through Postfix (plain SMTP on loopback).
+pub async fn send_mail(from: &str, to: &str, subject: &str, body: &str, extra_headers: &[(&str, &str)]) {
+    let mut raw = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@sender.test>\r\nDate: {}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n",
+        unique(),
+        chrono::Utc::now().to_rfc2822()
+    );
+    for (k, v) in extra_headers {
+        raw.push_str(&format!("{k}: {v}\r\n"));
+    }
+    raw.push_str("\r\n");
+    raw.push_str(body);
+    let envelope_from = from.rsplit_once('<').map_or(from, |(_, a)| a.trim_end_matches('>'));
+    send_raw(envelope_from, to, raw.as_bytes()).await;
+}
+
+pub async fn send_raw(envelope_from: &str, to: &str, raw: &[u8]) {
+    use lettre::AsyncTransport;
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(env("SMTP_HOST"))
+        .port(env("SMTP_PORT").parse().unwrap())
+        .build();
+    let from = if envelope_from.is_empty() { None } else { Some(envelope_from.parse().unwrap()) };
+    let envelope = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
+    transport.send_raw(&envelope, raw).await.unwrap();
+}
+
+async fn create_pg_database(name: &str) -> String {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let admin = env("POSTGRES_ADMIN_URL");
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    format!("{base}/{name}")
+}
