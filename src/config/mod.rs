@@ -98,6 +98,10 @@ pub struct MailboxConfig {
     pub folder: String,
     /// The functional mailbox's public address (`working-groups@example.org`).
     pub address: String,
+    /// On the very first start, also handle the mail already in the folder (default: only
+    /// mail arriving from then on).
+    #[serde(default)]
+    pub import_existing: bool,
     /// Use IMAP IDLE when the server offers it.
     #[serde(default = "yes")]
     pub idle: bool,

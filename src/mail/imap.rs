@@ -135,6 +135,12 @@ async fn session_loop(ctx: &Ctx, cancel: &CancellationToken) -> anyhow::Result<(
     let can_idle = cfg.idle && caps.has_str("IDLE");
     let mailbox = session.select(&cfg.folder).await.with_context(|| format!("SELECT {}", cfg.folder))?;
     let Some(uidvalidity) = mailbox.uid_validity else { bail!("server sent no UIDVALIDITY") };
+    if !cfg.import_existing && !inbound::has_cursor(&ctx.db, &cfg.folder).await? {
+        // First start on this mailbox: mail already there is history, not news.
+        let next = mailbox.uid_next.unwrap_or(1);
+        inbound::advance_cursor(&ctx.db, &cfg.folder, uidvalidity, i64::from(next) - 1).await?;
+        tracing::info!(folder = %cfg.folder, skipped_below_uid = next, "first start: existing mail is not imported");
+    }
     tracing::info!(folder = %cfg.folder, uidvalidity, idle = can_idle, "IMAP connected");
     ctx.health.set("imap", true);
     loop {

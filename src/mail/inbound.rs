@@ -35,6 +35,14 @@ pub async fn cursor(db: &Db, mailbox: &str, uidvalidity: u32) -> anyhow::Result<
     })
 }
 
+pub async fn has_cursor(db: &Db, mailbox: &str) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT last_uid FROM mail_cursor WHERE mailbox = $1")
+        .bind(mailbox)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.is_some())
+}
+
 pub async fn advance_cursor(db: &Db, mailbox: &str, uidvalidity: u32, uid: i64) -> anyhow::Result<()> {
     sqlx::query(CURSOR_UPSERT).bind(mailbox).bind(i64::from(uidvalidity)).bind(uid).execute(&db.pool).await?;
     Ok(())
