@@ -87,7 +87,6 @@ on_err() {
 }
 trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
 
-
 # port_open PORT: something accepts connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -257,6 +256,11 @@ cmd_install() {
       say "creating PostgreSQL cluster $ver/main"
       pg_createcluster "$ver" main -p "$PG_PORT" >>"$INSTALL_LOG" 2>&1 ||
         die "pg_createcluster failed" "$INSTALL_LOG"
+    fi
+    if ((want_pg)) && pg_up; then
+      # apt started the new cluster itself: it is ours to stop all the same.
+      local info
+      info=$(pg_cluster) && mkdir -p "$STACK_DIR" && awk '{print $1, $2}' <<<"$info" >"$PG_OWNED"
     fi
   fi
 
