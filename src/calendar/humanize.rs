@@ -1,0 +1,248 @@
+//! Dates in the reader's terms: "Thu 24 Apr, 10:00 Brussels time, in 3 days".
+//!
+//! - Times are shown in the reader's zone (from config), named after its city
+//!   (`Europe/Brussels` → "Brussels time"); the year only when it is not the current one.
+//! - Relative parts count calendar days in the reader's zone: "today", "tomorrow",
+//!   "yesterday", "in 3 days", "3 days ago"; from 14 days "in 3 weeks", from 60 days
+//!   "in 4 months". Later the same day and within 3 hours: "in 2 hours", "in 45 minutes".
+//! - A month-only date is just "March 2025": no weekday, no relative part.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::datespec::DateSpec;
+
+/// "Brussels time" for `Europe/Brussels`, "UTC" for UTC, "New York time"…
+pub fn tz_label(tz: Tz) -> String {
+    let name = tz.name();
+    match name.rsplit_once('/') {
+        Some((_, city)) => format!("{} time", city.replace('_', " ")),
+        None => name.to_owned(),
+    }
+}
+
+/// "Thu 24 Apr", or "Fri 31 Jan 2025" outside `today`'s year.
+pub fn day(date: NaiveDate, today: NaiveDate) -> String {
+    if date.year() == today.year() {
+        date.format("%a %-d %b").to_string()
+    } else {
+        date.format("%a %-d %b %Y").to_string()
+    }
+}
+
+/// "March 2025".
+pub fn month(date: NaiveDate) -> String {
+    date.format("%B %Y").to_string()
+}
+
+/// "today", "tomorrow", "in 3 days", "3 days ago", "in 3 weeks", "in 4 months"…
+pub fn relative_day(date: NaiveDate, today: NaiveDate) -> String {
+    let n = (date - today).num_days();
+    let amount = |n: i64| {
+        let (count, unit) = match n {
+            0..14 => (n, "day"),
+            14..60 => (n / 7, "week"),
+            _ => (n / 30, "month"),
+        };
+        format!("{count} {unit}{}", if count == 1 { "" } else { "s" })
+    };
+    match n {
+        0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        -1 => "yesterday".to_owned(),
+        n if n > 0 => format!("in {}", amount(n)),
+        n => format!("{} ago", amount(-n)),
+    }
+}
+
+/// The relative part for an instant: [`relative_day`], or minutes/hours later the same day.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> String {
+    let (date, today) = (
+        at.with_timezone(&tz).date_naive(),
+        now.with_timezone(&tz).date_naive(),
+    );
+    let minutes = (at - now).num_minutes();
+    if date == today && (1..180).contains(&minutes) {
+        return match minutes {
+            1 => "in 1 minute".to_owned(),
+            2..60 => format!("in {minutes} minutes"),
+            60..120 => "in 1 hour".to_owned(),
+            _ => format!("in {} hours", minutes / 60),
+        };
+    }
+    relative_day(date, today)
+}
+
+/// "Thu 24 Apr, 10:00 Brussels time, in 3 days"; "Fri 15 Sep 2023, tomorrow"; "March 2025".
+pub fn when(spec: &DateSpec, now: DateTime<Utc>, tz: Tz) -> String {
+    span(spec, None, now, tz)
+}
+
+/// Like [`when`] with an end: "Thu 24 Apr, 10:00–12:30 Brussels time, in 3 days",
+/// "Tue 30 May – Thu 1 Jun 2023, …".
+pub fn span(start: &DateSpec, end: Option<&DateSpec>, now: DateTime<Utc>, tz: Tz) -> String {
+    let today = now.with_timezone(&tz).date_naive();
+    let plain = span_plain(start, end, today, tz);
+    match start {
+        DateSpec::Month(_) => plain,
+        DateSpec::Day(d) => format!("{plain}, {}", relative_day(*d, today)),
+        DateSpec::At { .. } => format!("{plain}, {}", relative(start.start_utc(tz), now, tz)),
+    }
+}
+
+/// [`span`] without the relative part, for lists: "Thu 24 Apr, 10:00–12:30 Brussels time".
+pub fn span_plain(start: &DateSpec, end: Option<&DateSpec>, today: NaiveDate, tz: Tz) -> String {
+    match start {
+        DateSpec::Month(d) => month(*d),
+        DateSpec::Day(d) => match end {
+            Some(DateSpec::Day(e)) if e > d => format!("{} – {}", day(*d, today), day(*e, today)),
+            _ => day(*d, today),
+        },
+        DateSpec::At { .. } => {
+            let at = start.start_utc(tz).with_timezone(&tz);
+            let mut text = format!("{}, {}", day(at.date_naive(), today), at.format("%H:%M"));
+            if let Some(end @ DateSpec::At { .. }) = end {
+                let e = end.start_utc(tz).with_timezone(&tz);
+                if e.date_naive() == at.date_naive() {
+                    text.push_str(&e.format("–%H:%M").to_string());
+                } else {
+                    text.push_str(&format!(
+                        " – {}, {}",
+                        day(e.date_naive(), today),
+                        e.format("%H:%M")
+                    ));
+                }
+            }
+            format!("{text} {}", tz_label(tz))
+        }
+    }
+}
+
+/// "Research & Innovation" for `research-innovation`, "Digital" for `digital`.
+pub fn group_label(slug: &str) -> String {
+    match slug {
+        "research-innovation" => "Research & Innovation".to_owned(),
+        _ => {
+            let words = slug.split('-').map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            });
+            words.collect::<Vec<_>>().join(" ")
+        }
+    }
+}
+
+/// " (Digital, Health)" for an item of some groups; nothing for an item of all groups.
+pub fn groups_suffix(groups: &[String]) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let labels: Vec<String> = groups.iter().map(|g| group_label(g)).collect();
+    format!(" ({})", labels.join(", "))
+}
+
+/// A short date without relative part: "24 Apr 2024", "Aug 2024"; for timelines and tables.
+pub fn short(spec: &DateSpec) -> String {
+    match spec {
+        DateSpec::Month(d) => d.format("%b %Y").to_string(),
+        other => other.first_day().format("%-d %b %Y").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Europe::Brussels;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn spec(s: &str) -> DateSpec {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn labels_zones_by_city() {
+        assert_eq!(tz_label(Brussels), "Brussels time");
+        assert_eq!(tz_label(chrono_tz::America::New_York), "New York time");
+        assert_eq!(tz_label(chrono_tz::UTC), "UTC");
+        assert_eq!(group_label("research-innovation"), "Research & Innovation");
+        assert_eq!(
+            groups_suffix(&["territorial".into(), "urban-rural".into()]),
+            " (Territorial, Urban Rural)"
+        );
+    }
+
+    #[test]
+    fn exact_times_in_the_readers_terms() {
+        let now = utc("2024-04-21T09:00:00Z");
+        assert_eq!(
+            when(&spec("2024-04-24T10:00"), now, Brussels),
+            "Wed 24 Apr, 10:00 Brussels time, in 3 days"
+        );
+        let end = spec("2024-04-24T12:30");
+        assert_eq!(
+            span(&spec("2024-04-24T10:00"), Some(&end), now, Brussels),
+            "Wed 24 Apr, 10:00–12:30 Brussels time, in 3 days"
+        );
+        // A Lisbon meeting read in Brussels time.
+        assert_eq!(
+            when(&spec("2024-04-22T10:00 Europe/Lisbon"), now, Brussels),
+            "Mon 22 Apr, 11:00 Brussels time, tomorrow"
+        );
+        assert_eq!(
+            when(&spec("2024-04-21T12:30"), now, Brussels),
+            "Sun 21 Apr, 12:30 Brussels time, in 1 hour"
+        );
+        assert_eq!(
+            when(&spec("2024-04-21T18:00"), now, Brussels),
+            "Sun 21 Apr, 18:00 Brussels time, today"
+        );
+        assert_eq!(
+            when(&spec("2025-01-31T10:00"), now, Brussels),
+            "Fri 31 Jan 2025, 10:00 Brussels time, in 9 months"
+        );
+    }
+
+    #[test]
+    fn days_and_months() {
+        let now = utc("2023-09-14T10:00:00Z");
+        assert_eq!(
+            when(&spec("2023-09-15"), now, Brussels),
+            "Fri 15 Sep, tomorrow"
+        );
+        assert_eq!(
+            when(&spec("2023-09-11"), now, Brussels),
+            "Mon 11 Sep, 3 days ago"
+        );
+        assert_eq!(
+            when(&spec("2023-09-14"), now, Brussels),
+            "Thu 14 Sep, today"
+        );
+        assert_eq!(when(&spec("2025-03"), now, Brussels), "March 2025");
+        let multi = span(
+            &spec("2023-05-30"),
+            Some(&spec("2023-06-01")),
+            utc("2023-05-01T10:00:00Z"),
+            Brussels,
+        );
+        assert_eq!(multi, "Tue 30 May – Thu 1 Jun, in 4 weeks");
+        assert_eq!(short(&spec("2024-08")), "Aug 2024");
+        assert_eq!(short(&spec("2024-04-24T10:00")), "24 Apr 2024");
+    }
+
+    #[test]
+    fn relative_day_steps() {
+        let today = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let rel = |days: i64| relative_day(today + chrono::TimeDelta::days(days), today);
+        assert_eq!(rel(13), "in 13 days");
+        assert_eq!(rel(14), "in 2 weeks");
+        assert_eq!(rel(59), "in 8 weeks");
+        assert_eq!(rel(60), "in 2 months");
+        assert_eq!(rel(-2), "2 days ago");
+        assert_eq!(rel(-21), "3 weeks ago");
+    }
+}

@@ -1,0 +1,45 @@
+//! The working groups' calendar: calls, deadlines, meetings and milestones; when to remind;
+//! whether each group keeps its cadence; answers to members' questions; iCalendar feeds; and
+//! deadlines spotted in minutes.
+//!
+//! The modules below are pure — no database, no Matrix, no network, no clock: `now` is always
+//! a parameter, so every behaviour around daylight-saving changes and downtime is tested with
+//! fixed instants.
+//!
+//! Layout:
+//! - [`datespec`] — exact time / whole day / month only; sorting, "past", DST resolution.
+//! - [`model`] — the items, their groups, and [`Calendar`]; [`ids`] — their stable ids.
+//! - [`file`](mod@file) — the TOML calendar file (see `config/calendar.example.toml`).
+//! - [`schedule`] — cron expressions fired in local time; `convene calendar preview`.
+//! - [`reminders`] — offsets, due times and keys, catch-up after downtime, messages.
+//! - [`cadence`] — meetings per group and year against the rule; `!cadence`.
+//! - [`humanize`] — "Thu 24 Apr, 10:00 Brussels time, in 3 days".
+//! - [`answers`] — `!next`, `!meetings`, `!agenda`, `!deadlines`, `!calls`, `!timeline`,
+//!   `!apply`.
+//! - [`ics`] — feeds with VTIMEZONE, invitations, `convene calendar import`.
+//! - [`phrases`] — "comments by 3 May 2023" → a proposed deadline.
+//!
+//! The stateful parts — the store (revisions, fired reminders), the scheduler worker and the
+//! chat commands — live beside these as `store`, `scheduler` and `commands`.
+
+pub mod answers;
+pub mod cadence;
+pub mod datespec;
+pub mod file;
+pub mod humanize;
+pub mod ics;
+pub mod ids;
+pub mod model;
+pub mod phrases;
+pub mod reminders;
+pub mod schedule;
+
+pub use cadence::Cadence;
+pub use datespec::{DEFAULT_TZ, DateSpec};
+pub use model::{
+    AgendaItem, AgendaKind, Calendar, Call, CallKind, Deadline, Item, ItemKind, ItemRef, Meeting,
+    Milestone, Mode,
+};
+pub use phrases::{Proposal, ProposalKind};
+pub use reminders::{Due, Offsets, Reminder};
+pub use schedule::Schedule;
