@@ -105,6 +105,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     supervise::spawn(&tracker, &cancel, &ctx, "pipeline", crate::mail::pipeline::run);
     supervise::spawn(&tracker, &cancel, &ctx, "imap", crate::mail::imap::run);
     supervise::spawn(&tracker, &cancel, &ctx, "smtp-outbox", crate::mail::outbox::run);
+    supervise::spawn(&tracker, &cancel, &ctx, "scheduler", crate::calendar::scheduler::run);
     if ctx.config.http.listen.is_some() {
         supervise::spawn(&tracker, &cancel, &ctx, "http", crate::http::run);
     }

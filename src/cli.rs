@@ -37,6 +37,16 @@ pub enum Cmd {
         #[arg(long)]
         group: Option<String>,
     },
+    /// Expressions of interest: parse a mail, export applications.
+    Eoi {
+        #[command(subcommand)]
+        cmd: crate::applications::cli::EoiCmd,
+    },
+    /// The calendar: preview a cron schedule, export or import iCalendar.
+    Calendar {
+        #[command(subcommand)]
+        cmd: crate::calendar::cli::CalendarCmd,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -122,6 +132,8 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Eoi { cmd } => crate::applications::cli::run(cmd, config).await,
+        Cmd::Calendar { cmd } => crate::calendar::cli::run(cmd, config).await,
         Cmd::CheckConfig | Cmd::PrintConfig => Ok(()),
     }
 }

@@ -10,7 +10,10 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Ctx;
 
 pub fn router(ctx: Ctx) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(ctx)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(crate::calendar::http::routes())
+        .with_state(ctx)
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> (StatusCode, String) {

@@ -15,6 +15,8 @@
 //! routed, and posts and mails are queued in outbox tables with fixed ids before they are sent.
 
 pub mod app;
+pub mod applications;
+pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -43,3 +43,11 @@ pub use model::{
 pub use phrases::{Proposal, ProposalKind};
 pub use reminders::{Due, Offsets, Reminder};
 pub use schedule::Schedule;
+
+// Daemon side (database, scheduler, commands, feeds): see each module.
+pub mod cli;
+pub mod commands;
+pub mod detect;
+pub mod http;
+pub mod scheduler;
+pub mod store;

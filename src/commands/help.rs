@@ -7,9 +7,14 @@ pub const COMMANDS: &[(&str, &str, &str, bool)] = &[
     ("help", "[command]", "this list, or help on one command", false),
 ];
 
+/// Every command convene knows: these, the applications' and the calendar's.
+pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, bool)> {
+    COMMANDS.iter().chain(crate::applications::commands::HELP).chain(crate::calendar::commands::HELP)
+}
+
 pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {
     if let Some(topic) = topic {
-        return match COMMANDS.iter().find(|c| c.0 == topic) {
+        return match all().find(|c| c.0 == topic) {
             Some((name, args, what, admin)) => {
                 let who = if *admin { " (secretariat only)" } else { "" };
                 Reply::text(format!("`{prefix}{name} {args}`: {what}{who}."))
@@ -18,7 +23,7 @@ pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {
         };
     }
     let mut out = String::from("**convene** — working-groups secretariat bot. Commands:\n\n");
-    for (name, args, what, admin) in COMMANDS {
+    for (name, args, what, admin) in all() {
         if *admin && !is_admin {
             continue;
         }

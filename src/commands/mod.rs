@@ -43,7 +43,8 @@ impl Reply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help(Option<String>),
-    Unknown(String),
+    /// A command of a domain module (applications, calendar), by name.
+    Other { name: String, args: Vec<String> },
 }
 
 impl Command {
@@ -54,7 +55,7 @@ impl Command {
         let args: Vec<&str> = words.collect();
         match name.as_str() {
             "help" | "h" | "?" => Command::Help(args.first().map(|s| s.trim_start_matches('!').to_lowercase())),
-            _ => Command::Unknown(name),
+            _ => Command::Other { name, args: args.iter().map(|a| a.to_string()).collect() },
         }
     }
 }
@@ -68,20 +69,42 @@ pub async fn execute(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Option<R
     }
     let reply = match Command::parse(rest) {
         Command::Help(topic) => help::reply(prefix, topic.as_deref(), inv.is_admin),
-        Command::Unknown(name) => Reply::text(format!("Unknown command `{prefix}{name}`. Try `{prefix}help`.")),
+        Command::Other { name, args } => {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let secretariat_only = help::all().any(|c| c.0 == name && c.3);
+            if secretariat_only && !inv.is_admin {
+                Reply::text(format!("`{prefix}{name}` is for the secretariat only."))
+            } else if crate::applications::commands::handles(&name) {
+                crate::applications::commands::execute(ctx, inv, &name, &args).await?
+            } else if crate::calendar::commands::handles(&name) {
+                crate::calendar::commands::execute(ctx, inv, &name, &args).await?
+            } else {
+                Reply::text(format!("Unknown command `{prefix}{name}`. Try `{prefix}help`."))
+            }
+        }
     };
     Ok(Some(reply))
 }
 
 /// A reaction on one of convene's events (✅/❌ on EoI cards, ✅ on proposals, 🔔 on reminders).
+///
+/// Only reactions on events convene posted itself are considered; each domain module looks at
+/// the outbox key of the target event (e.g. `eoi-card-12`, `reminder-…`, `proposal-…`).
 pub async fn on_reaction(
-    _ctx: &Ctx,
-    _sender: &str,
-    _room_id: &str,
-    _target_event: &str,
-    _key: &str,
+    ctx: &Ctx,
+    sender: &str,
+    room_id: &str,
+    target_event: &str,
+    key: &str,
     _reaction_event: &str,
 ) -> anyhow::Result<()> {
+    let Some(target_key) = crate::matrix::outbox::key_for_event(&ctx.db, target_event).await? else {
+        return Ok(());
+    };
+    if crate::applications::commands::on_reaction(ctx, sender, room_id, &target_key, key).await? {
+        return Ok(());
+    }
+    crate::calendar::commands::on_reaction(ctx, sender, room_id, &target_key, key).await?;
     Ok(())
 }
 
@@ -93,6 +116,9 @@ mod tests {
     fn parse_is_case_insensitive_and_keeps_unknowns() {
         assert_eq!(Command::parse("HELP"), Command::Help(None));
         assert_eq!(Command::parse("help !next"), Command::Help(Some("next".into())));
-        assert_eq!(Command::parse("frobnicate 1 2"), Command::Unknown("frobnicate".into()));
+        assert_eq!(
+            Command::parse("frobnicate 1 2"),
+            Command::Other { name: "frobnicate".into(), args: vec!["1".into(), "2".into()] }
+        );
     }
 }

@@ -58,6 +58,9 @@ struct Decision {
     route: route::Route,
     automatic: Option<String>,
     content: serde_json::Value,
+    /// The text body, for the calendar's deadline detection.
+    text: String,
+    sent: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
@@ -74,7 +77,9 @@ fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
     }
     let note = auto.as_ref().map(|r| format!("automatic mail ({r}): not answered"));
     let content = render::mail_event(&msg, mail.id, note.as_deref());
-    Ok(Decision { route, automatic: auto, content })
+    let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let sent = msg.date().and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
+    Ok(Decision { route, automatic: auto, content, text, sent })
 }
 
 async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
@@ -108,6 +113,11 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
     tracing::info!(id = mail.id, uid = mail.uid, key = %mail.message_key, kind, group = ?decision.route.group, why = decision.route.why, "mail routed");
     crate::failpoint::hit("after-route");
     ctx.wake.matrix_outbox.notify_one();
+    if decision.automatic.is_none()
+        && let Err(e) = crate::calendar::detect::on_mail(ctx, mail.id, &decision.text, decision.sent).await
+    {
+        tracing::warn!(id = mail.id, error = format!("{e:#}"), "deadline detection failed");
+    }
     Ok(())
 }
 

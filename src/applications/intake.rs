@@ -1,0 +1,1 @@
+//! Taking in an expression of interest (to be written): record, acknowledgement, card.
