@@ -3,6 +3,8 @@
 //! `scripts/stack.sh up` (the README's test command does it). Each test has its own users,
 //! rooms, mailbox and database, and runs the real binary.
 
+mod applications;
+mod calendar;
 mod support;
 
 use std::time::Duration;

@@ -197,11 +197,14 @@ pub struct Options {
     pub backend: Backend,
     pub encrypted_health: bool,
     pub max_message_bytes: u64,
+    /// TOML appended to the generated config (e.g. a `[calendar]` or `[applications]` section;
+    /// the generated config has no such sections of its own).
+    pub extra_config: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { backend: Backend::Sqlite, encrypted_health: false, max_message_bytes: 1_000_000 }
+        Options { backend: Backend::Sqlite, encrypted_health: false, max_message_bytes: 1_000_000, extra_config: String::new() }
     }
 }
 
@@ -271,7 +274,7 @@ room = "{digital}"
             max = opts.max_message_bytes,
         );
         let config_path = dir.path().join("convene.toml");
-        std::fs::write(&config_path, config).unwrap();
+        std::fs::write(&config_path, format!("{config}\n{}\n", opts.extra_config)).unwrap();
         TestApp {
             dir,
             config_path,

@@ -1,0 +1,1 @@
+//! Integration tests of expressions of interest on the real stack.
