@@ -48,7 +48,10 @@ pub struct Health(Mutex<BTreeMap<&'static str, bool>>);
 
 impl Health {
     pub fn set(&self, component: &'static str, ok: bool) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(component, ok);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(component, ok);
     }
     pub fn snapshot(&self) -> BTreeMap<&'static str, bool> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -79,7 +82,11 @@ impl App {
 
     /// The room as configured, for a resolved room id (None: not a configured room).
     pub fn room_key(&self, room_id: &str) -> Option<String> {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner()).get(room_id).cloned()
+        self.rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(room_id)
+            .cloned()
     }
 
     /// Queues a plain notice (idempotent by `key`) and wakes the outbox.
@@ -100,12 +107,42 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
 
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
-    supervise::spawn(&tracker, &cancel, &ctx, "matrix-sync", crate::matrix::sync::run);
-    supervise::spawn(&tracker, &cancel, &ctx, "matrix-outbox", crate::matrix::outbox::run);
-    supervise::spawn(&tracker, &cancel, &ctx, "pipeline", crate::mail::pipeline::run);
+    supervise::spawn(
+        &tracker,
+        &cancel,
+        &ctx,
+        "matrix-sync",
+        crate::matrix::sync::run,
+    );
+    supervise::spawn(
+        &tracker,
+        &cancel,
+        &ctx,
+        "matrix-outbox",
+        crate::matrix::outbox::run,
+    );
+    supervise::spawn(
+        &tracker,
+        &cancel,
+        &ctx,
+        "pipeline",
+        crate::mail::pipeline::run,
+    );
     supervise::spawn(&tracker, &cancel, &ctx, "imap", crate::mail::imap::run);
-    supervise::spawn(&tracker, &cancel, &ctx, "smtp-outbox", crate::mail::outbox::run);
-    supervise::spawn(&tracker, &cancel, &ctx, "scheduler", crate::calendar::scheduler::run);
+    supervise::spawn(
+        &tracker,
+        &cancel,
+        &ctx,
+        "smtp-outbox",
+        crate::mail::outbox::run,
+    );
+    supervise::spawn(
+        &tracker,
+        &cancel,
+        &ctx,
+        "scheduler",
+        crate::calendar::scheduler::run,
+    );
     if ctx.config.http.listen.is_some() {
         supervise::spawn(&tracker, &cancel, &ctx, "http", crate::http::run);
     }
@@ -118,7 +155,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     cancel.cancel();
     tracker.close();
-    if tokio::time::timeout(Duration::from_secs(20), tracker.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(20), tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some workers did not stop within 20 s");
     }
     Ok(())

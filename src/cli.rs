@@ -10,10 +10,20 @@ use crate::app::{self, App};
 use crate::config::{self, Config};
 
 #[derive(Debug, Parser)]
-#[command(name = "convene", version, about = "Working-groups secretariat: one mailbox, one Matrix space")]
+#[command(
+    name = "convene",
+    version,
+    about = "Working-groups secretariat: one mailbox, one Matrix space"
+)]
 pub struct Cli {
     /// Configuration file.
-    #[arg(long, short, global = true, env = "CONVENE_CONFIG", default_value = "/etc/convene/convene.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "CONVENE_CONFIG",
+        default_value = "/etc/convene/convene.toml"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Cmd,
@@ -59,7 +69,12 @@ pub fn main() -> ExitCode {
         Cmd::CheckConfig => {
             return match Config::load(&cli.config) {
                 Ok(c) => {
-                    println!("{}: OK ({} groups, database {})", cli.config.display(), c.groups.len(), db_kind(&c));
+                    println!(
+                        "{}: OK ({} groups, database {})",
+                        cli.config.display(),
+                        c.groups.len(),
+                        db_kind(&c)
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -78,7 +93,11 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("convene: cannot start the runtime: {e}");
@@ -113,7 +132,9 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
         }
         Cmd::Command { text, group } => {
             if let Some(g) = &group {
-                config.group(g).with_context(|| format!("no group `{g}` in the configuration"))?;
+                config
+                    .group(g)
+                    .with_context(|| format!("no group `{g}` in the configuration"))?;
             }
             std::fs::create_dir_all(&config.state_dir).ok();
             let ctx = App::new(config, None).await?;
@@ -128,7 +149,10 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             };
             match crate::commands::execute(&ctx, &inv).await? {
                 Some(reply) => println!("{}", reply.markdown),
-                None => anyhow::bail!("not a command (commands start with `{}`)", ctx.config.matrix.command_prefix),
+                None => anyhow::bail!(
+                    "not a command (commands start with `{}`)",
+                    ctx.config.matrix.command_prefix
+                ),
             }
             Ok(())
         }
@@ -144,5 +168,7 @@ fn init_tracing(default: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).try_init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -6,7 +6,11 @@ use std::sync::OnceLock;
 
 pub fn hit(name: &str) {
     static ARMED: OnceLock<Option<String>> = OnceLock::new();
-    let armed = ARMED.get_or_init(|| std::env::var("CONVENE_FAILPOINT").ok().filter(|s| !s.is_empty()));
+    let armed = ARMED.get_or_init(|| {
+        std::env::var("CONVENE_FAILPOINT")
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     if armed.as_deref() == Some(name) {
         eprintln!("convene: failpoint {name} hit, aborting");
         std::process::abort();

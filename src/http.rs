@@ -20,11 +20,20 @@ async fn healthz(State(ctx): State<Ctx>) -> (StatusCode, String) {
     let health = ctx.health.snapshot();
     let ok = health.values().all(|v| *v);
     let body = serde_json::to_string(&health).unwrap_or_default();
-    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, body)
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        body,
+    )
 }
 
 pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
-    let Some(addr) = ctx.config.http.listen.clone() else { return Ok(()) };
+    let Some(addr) = ctx.config.http.listen.clone() else {
+        return Ok(());
+    };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(%addr, "HTTP listening");
     axum::serve(listener, router(ctx))

@@ -10,8 +10,13 @@ use tracing::Instrument;
 
 use crate::app::Ctx;
 
-pub fn spawn<F, Fut>(tracker: &TaskTracker, cancel: &CancellationToken, ctx: &Ctx, name: &'static str, worker: F)
-where
+pub fn spawn<F, Fut>(
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+    ctx: &Ctx,
+    name: &'static str,
+    worker: F,
+) where
     F: Fn(Ctx, CancellationToken) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
@@ -45,7 +50,9 @@ where
 
 /// Sends `WATCHDOG=1` at half the interval systemd asked for, while the runtime is responsive.
 pub fn watchdog(tracker: &TaskTracker, cancel: &CancellationToken, _ctx: &Ctx) {
-    let Some(interval) = sd_notify::watchdog_enabled() else { return };
+    let Some(interval) = sd_notify::watchdog_enabled() else {
+        return;
+    };
     let cancel = cancel.clone();
     tracker.spawn(async move {
         let mut tick = tokio::time::interval(interval / 2);

@@ -3,13 +3,19 @@
 use super::Reply;
 
 /// (name, arguments, what it does, secretariat only)
-pub const COMMANDS: &[(&str, &str, &str, bool)] = &[
-    ("help", "[command]", "this list, or help on one command", false),
-];
+pub const COMMANDS: &[(&str, &str, &str, bool)] = &[(
+    "help",
+    "[command]",
+    "this list, or help on one command",
+    false,
+)];
 
 /// Every command convene knows: these, the applications' and the calendar's.
 pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, bool)> {
-    COMMANDS.iter().chain(crate::applications::commands::HELP).chain(crate::calendar::commands::HELP)
+    COMMANDS
+        .iter()
+        .chain(crate::applications::commands::HELP)
+        .chain(crate::calendar::commands::HELP)
 }
 
 pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {
@@ -39,7 +45,15 @@ mod tests {
     fn lists_help_and_explains_one() {
         let r = super::reply("!", None, false);
         assert!(r.markdown.contains("`!help [command]`"), "{}", r.markdown);
-        assert!(super::reply("!", Some("help"), false).markdown.starts_with("`!help"));
-        assert!(super::reply("!", Some("nope"), false).markdown.contains("No command"));
+        assert!(
+            super::reply("!", Some("help"), false)
+                .markdown
+                .starts_with("`!help")
+        );
+        assert!(
+            super::reply("!", Some("nope"), false)
+                .markdown
+                .contains("No command")
+        );
     }
 }

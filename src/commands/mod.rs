@@ -31,7 +31,9 @@ pub struct Reply {
 
 impl Reply {
     pub fn text(markdown: impl Into<String>) -> Reply {
-        Reply { markdown: markdown.into() }
+        Reply {
+            markdown: markdown.into(),
+        }
     }
 
     pub fn content(&self) -> serde_json::Value {
@@ -44,7 +46,10 @@ impl Reply {
 pub enum Command {
     Help(Option<String>),
     /// A command of a domain module (applications, calendar), by name.
-    Other { name: String, args: Vec<String> },
+    Other {
+        name: String,
+        args: Vec<String>,
+    },
 }
 
 impl Command {
@@ -54,8 +59,14 @@ impl Command {
         let name = words.next().unwrap_or_default().to_lowercase();
         let args: Vec<&str> = words.collect();
         match name.as_str() {
-            "help" | "h" | "?" => Command::Help(args.first().map(|s| s.trim_start_matches('!').to_lowercase())),
-            _ => Command::Other { name, args: args.iter().map(|a| a.to_string()).collect() },
+            "help" | "h" | "?" => Command::Help(
+                args.first()
+                    .map(|s| s.trim_start_matches('!').to_lowercase()),
+            ),
+            _ => Command::Other {
+                name,
+                args: args.iter().map(|a| a.to_string()).collect(),
+            },
         }
     }
 }
@@ -63,7 +74,9 @@ impl Command {
 /// Runs a command if `inv.text` is one. Errors are reported to the asker by the caller.
 pub async fn execute(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Option<Reply>> {
     let prefix = ctx.config.matrix.command_prefix.as_str();
-    let Some(rest) = inv.text.strip_prefix(prefix) else { return Ok(None) };
+    let Some(rest) = inv.text.strip_prefix(prefix) else {
+        return Ok(None);
+    };
     if rest.starts_with(char::is_whitespace) || rest.is_empty() {
         return Ok(None);
     }
@@ -79,7 +92,9 @@ pub async fn execute(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Option<R
             } else if crate::calendar::commands::handles(&name) {
                 crate::calendar::commands::execute(ctx, inv, &name, &args).await?
             } else {
-                Reply::text(format!("Unknown command `{prefix}{name}`. Try `{prefix}help`."))
+                Reply::text(format!(
+                    "Unknown command `{prefix}{name}`. Try `{prefix}help`."
+                ))
             }
         }
     };
@@ -98,7 +113,8 @@ pub async fn on_reaction(
     key: &str,
     _reaction_event: &str,
 ) -> anyhow::Result<()> {
-    let Some(target_key) = crate::matrix::outbox::key_for_event(&ctx.db, target_event).await? else {
+    let Some(target_key) = crate::matrix::outbox::key_for_event(&ctx.db, target_event).await?
+    else {
         return Ok(());
     };
     if crate::applications::commands::on_reaction(ctx, sender, room_id, &target_key, key).await? {
@@ -115,10 +131,16 @@ mod tests {
     #[test]
     fn parse_is_case_insensitive_and_keeps_unknowns() {
         assert_eq!(Command::parse("HELP"), Command::Help(None));
-        assert_eq!(Command::parse("help !next"), Command::Help(Some("next".into())));
+        assert_eq!(
+            Command::parse("help !next"),
+            Command::Help(Some("next".into()))
+        );
         assert_eq!(
             Command::parse("frobnicate 1 2"),
-            Command::Other { name: "frobnicate".into(), args: vec!["1".into(), "2".into()] }
+            Command::Other {
+                name: "frobnicate".into(),
+                args: vec!["1".into(), "2".into()]
+            }
         );
     }
 }

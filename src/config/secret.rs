@@ -22,7 +22,9 @@ pub struct Secret {
 
 impl Secret {
     pub fn literal(value: impl Into<String>) -> Self {
-        Secret { source: format!("literal:{}", value.into()) }
+        Secret {
+            source: format!("literal:{}", value.into()),
+        }
     }
 
     /// Where the secret comes from, safe to print: the literal form prints as `literal`.
@@ -50,8 +52,9 @@ impl Secret {
                     .with_context(|| format!("reading credential {}", path.display()))?;
                 Ok(text.trim_end_matches(['\n', '\r']).to_owned())
             }
-            Some(("env", var)) => std::env::var(var)
-                .with_context(|| format!("secret env:{var}: variable not set")),
+            Some(("env", var)) => {
+                std::env::var(var).with_context(|| format!("secret env:{var}: variable not set"))
+            }
             Some(("literal", value)) => Ok(value.to_owned()),
             _ => Ok(self.source.clone()),
         }
@@ -96,16 +99,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pw");
         std::fs::write(&path, "s3cret\n").unwrap();
-        let s = Secret { source: format!("file:{}", path.display()) };
+        let s = Secret {
+            source: format!("file:{}", path.display()),
+        };
         assert_eq!(s.expose().unwrap(), "s3cret");
-        let missing = Secret { source: "file:/nonexistent/pw".into() };
+        let missing = Secret {
+            source: "file:/nonexistent/pw".into(),
+        };
         let err = format!("{:#}", missing.expose().unwrap_err());
         assert!(err.contains("/nonexistent/pw"), "{err}");
     }
 
     #[test]
     fn plain_text_is_literal() {
-        let s = Secret { source: "abc:def".into() };
+        let s = Secret {
+            source: "abc:def".into(),
+        };
         assert_eq!(s.expose().unwrap(), "abc:def");
         assert_eq!(s.origin(), "literal");
     }

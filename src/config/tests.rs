@@ -48,7 +48,10 @@ fn env_overrides_nested_and_indexed_keys() {
     let env = vec![
         ("CONVENE__MAILBOX__PORT".to_string(), "11143".to_string()),
         ("CONVENE__GROUPS__0__ROOM".to_string(), "!other".to_string()),
-        ("CONVENE__MATRIX__ADMINS".to_string(), r#"["@a:localhost"]"#.to_string()),
+        (
+            "CONVENE__MATRIX__ADMINS".to_string(),
+            r#"["@a:localhost"]"#.to_string(),
+        ),
         ("UNRELATED".to_string(), "x".to_string()),
     ];
     let c = Config::from_toml(MINIMAL, env).unwrap();
@@ -59,7 +62,10 @@ fn env_overrides_nested_and_indexed_keys() {
 
 #[test]
 fn wrong_type_names_the_key() {
-    let bad = MINIMAL.replace("tls = \"plain\"\nuser = \"wg\"", "tls = \"plain\"\nport = \"x\"\nuser = \"wg\"");
+    let bad = MINIMAL.replace(
+        "tls = \"plain\"\nuser = \"wg\"",
+        "tls = \"plain\"\nport = \"x\"\nuser = \"wg\"",
+    );
     let err = format!("{:#}", Config::from_toml(&bad, no_env()).unwrap_err());
     assert!(err.contains("mailbox.port"), "{err}");
 }
@@ -76,7 +82,10 @@ fn semantic_errors_name_each_key() {
     let bad = MINIMAL
         .replace("user = \"@bot:localhost\"", "user = \"bot\"")
         .replace("slug = \"health\"", "slug = \"Health Group\"")
-        .replace("[smtp]\nhost = \"127.0.0.1\"", "[smtp]\nhost = \"smtp.example.org\"");
+        .replace(
+            "[smtp]\nhost = \"127.0.0.1\"",
+            "[smtp]\nhost = \"smtp.example.org\"",
+        );
     let err = format!("{:#}", Config::from_toml(&bad, no_env()).unwrap_err());
     assert!(err.contains("matrix.user"), "{err}");
     assert!(err.contains("groups[0].slug"), "{err}");

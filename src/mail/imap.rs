@@ -34,7 +34,11 @@ pub enum ImapStream {
 }
 
 impl AsyncRead for ImapStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskCx<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -43,7 +47,11 @@ impl AsyncRead for ImapStream {
 }
 
 impl AsyncWrite for ImapStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskCx<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskCx<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -67,10 +75,13 @@ pub type Session = async_imap::Session<ImapStream>;
 
 /// Connects and logs in. Errors never contain the password.
 pub async fn connect(cfg: &MailboxConfig) -> anyhow::Result<Session> {
-    let tcp = tokio::time::timeout(Duration::from_secs(30), TcpStream::connect((cfg.host.as_str(), cfg.port)))
-        .await
-        .map_err(|_| anyhow!("IMAP connect to {}:{} timed out", cfg.host, cfg.port))?
-        .with_context(|| format!("IMAP connect to {}:{}", cfg.host, cfg.port))?;
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(30),
+        TcpStream::connect((cfg.host.as_str(), cfg.port)),
+    )
+    .await
+    .map_err(|_| anyhow!("IMAP connect to {}:{} timed out", cfg.host, cfg.port))?
+    .with_context(|| format!("IMAP connect to {}:{}", cfg.host, cfg.port))?;
     let tls = || -> anyhow::Result<(TlsConnector, ServerName<'static>)> {
         let config = super::tls::client_config(cfg.ca_file.as_deref())?;
         let name = ServerName::try_from(cfg.host.clone()).context("IMAP host name")?;
@@ -80,25 +91,48 @@ pub async fn connect(cfg: &MailboxConfig) -> anyhow::Result<Session> {
         TlsMode::Plain => async_imap::Client::new(ImapStream::Plain(tcp)),
         TlsMode::Tls => {
             let (connector, name) = tls()?;
-            let stream = connector.connect(name, tcp).await.context("IMAP TLS handshake")?;
+            let stream = connector
+                .connect(name, tcp)
+                .await
+                .context("IMAP TLS handshake")?;
             async_imap::Client::new(ImapStream::Tls(Box::new(stream)))
         }
         TlsMode::Starttls => {
             let mut plain = async_imap::Client::new(ImapStream::Plain(tcp));
-            plain.read_response().await?.context("IMAP server closed before greeting")?;
-            plain.run_command_and_check_ok("STARTTLS", None).await.context("IMAP STARTTLS")?;
-            let ImapStream::Plain(tcp) = plain.into_inner() else { unreachable!() };
+            plain
+                .read_response()
+                .await?
+                .context("IMAP server closed before greeting")?;
+            plain
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .context("IMAP STARTTLS")?;
+            let ImapStream::Plain(tcp) = plain.into_inner() else {
+                unreachable!()
+            };
             let (connector, name) = tls()?;
-            let stream = connector.connect(name, tcp).await.context("IMAP TLS handshake")?;
+            let stream = connector
+                .connect(name, tcp)
+                .await
+                .context("IMAP TLS handshake")?;
             // After STARTTLS there is no second greeting.
             let client = async_imap::Client::new(ImapStream::Tls(Box::new(stream)));
             let password = cfg.secret.expose()?;
-            return client.login(&cfg.user, &password).await.map_err(|(e, _)| anyhow!("IMAP login as {}: {e}", cfg.user));
+            return client
+                .login(&cfg.user, &password)
+                .await
+                .map_err(|(e, _)| anyhow!("IMAP login as {}: {e}", cfg.user));
         }
     };
-    client.read_response().await?.context("IMAP server closed before greeting")?;
+    client
+        .read_response()
+        .await?
+        .context("IMAP server closed before greeting")?;
     let password = cfg.secret.expose()?;
-    client.login(&cfg.user, &password).await.map_err(|(e, _)| anyhow!("IMAP login as {}: {e}", cfg.user))
+    client
+        .login(&cfg.user, &password)
+        .await
+        .map_err(|(e, _)| anyhow!("IMAP login as {}: {e}", cfg.user))
 }
 
 /// The worker: runs until cancelled, reconnecting with backoff after any error.
@@ -133,8 +167,13 @@ async fn session_loop(ctx: &Ctx, cancel: &CancellationToken) -> anyhow::Result<(
     let mut session = connect(cfg).await?;
     let caps = session.capabilities().await?;
     let can_idle = cfg.idle && caps.has_str("IDLE");
-    let mailbox = session.select(&cfg.folder).await.with_context(|| format!("SELECT {}", cfg.folder))?;
-    let Some(uidvalidity) = mailbox.uid_validity else { bail!("server sent no UIDVALIDITY") };
+    let mailbox = session
+        .select(&cfg.folder)
+        .await
+        .with_context(|| format!("SELECT {}", cfg.folder))?;
+    let Some(uidvalidity) = mailbox.uid_validity else {
+        bail!("server sent no UIDVALIDITY")
+    };
     if !cfg.import_existing && !inbound::has_cursor(&ctx.db, &cfg.folder).await? {
         // First start on this mailbox: mail already there is history, not news.
         let next = mailbox.uid_next.unwrap_or(1);
@@ -189,7 +228,9 @@ async fn fetch_new(ctx: &Ctx, session: &mut Session, uidvalidity: u32) -> anyhow
     // Sizes first (small), so an oversized message is never downloaded whole.
     let mut pending: Vec<(u32, u32)> = Vec::new();
     {
-        let mut stream = session.uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)").await?;
+        let mut stream = session
+            .uid_fetch(format!("{}:*", last + 1), "(UID RFC822.SIZE)")
+            .await?;
         while let Some(item) = stream.next().await {
             let f = item?;
             if let (Some(uid), Some(size)) = (f.uid, f.size)
@@ -203,7 +244,11 @@ async fn fetch_new(ctx: &Ctx, session: &mut Session, uidvalidity: u32) -> anyhow
     let mut stored = 0;
     for (uid, size) in pending {
         let oversized = u64::from(size) > cfg.max_message_bytes;
-        let query = if oversized { "(UID BODY.PEEK[HEADER])" } else { "(UID BODY.PEEK[])" };
+        let query = if oversized {
+            "(UID BODY.PEEK[HEADER])"
+        } else {
+            "(UID BODY.PEEK[])"
+        };
         let mut raw = None;
         {
             let mut stream = session.uid_fetch(uid.to_string(), query).await?;
@@ -219,7 +264,14 @@ async fn fetch_new(ctx: &Ctx, session: &mut Session, uidvalidity: u32) -> anyhow
             inbound::advance_cursor(&ctx.db, &cfg.folder, uidvalidity, i64::from(uid)).await?;
             continue;
         };
-        let fetched = Fetched { mailbox: &cfg.folder, uidvalidity, uid, size, raw, oversized };
+        let fetched = Fetched {
+            mailbox: &cfg.folder,
+            uidvalidity,
+            uid,
+            size,
+            raw,
+            oversized,
+        };
         inbound::store(&ctx.db, fetched).await?;
         crate::failpoint::hit("after-store");
         stored += 1;

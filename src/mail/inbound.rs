@@ -28,7 +28,12 @@ pub async fn cursor(db: &Db, mailbox: &str, uidvalidity: u32) -> anyhow::Result<
     Ok(match row {
         Some((v, last)) if v == i64::from(uidvalidity) => last,
         Some((v, _)) => {
-            tracing::warn!(mailbox, old = v, new = uidvalidity, "UIDVALIDITY changed: rescanning");
+            tracing::warn!(
+                mailbox,
+                old = v,
+                new = uidvalidity,
+                "UIDVALIDITY changed: rescanning"
+            );
             0
         }
         None => 0,
@@ -43,8 +48,18 @@ pub async fn has_cursor(db: &Db, mailbox: &str) -> anyhow::Result<bool> {
     Ok(row.is_some())
 }
 
-pub async fn advance_cursor(db: &Db, mailbox: &str, uidvalidity: u32, uid: i64) -> anyhow::Result<()> {
-    sqlx::query(CURSOR_UPSERT).bind(mailbox).bind(i64::from(uidvalidity)).bind(uid).execute(&db.pool).await?;
+pub async fn advance_cursor(
+    db: &Db,
+    mailbox: &str,
+    uidvalidity: u32,
+    uid: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(CURSOR_UPSERT)
+        .bind(mailbox)
+        .bind(i64::from(uidvalidity))
+        .bind(uid)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -65,11 +80,12 @@ pub fn message_key(raw: &[u8]) -> String {
 pub async fn store(db: &Db, f: Fetched<'_>) -> anyhow::Result<Option<i64>> {
     let key = message_key(&f.raw);
     let mut tx = db.pool.begin().await?;
-    let seen: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM inbound_mail WHERE message_key = $1 AND state <> 'duplicate' LIMIT 1")
-            .bind(&key)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let seen: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM inbound_mail WHERE message_key = $1 AND state <> 'duplicate' LIMIT 1",
+    )
+    .bind(&key)
+    .fetch_optional(&mut *tx)
+    .await?;
     let state = if seen.is_some() { "duplicate" } else { "new" };
     let row = sqlx::query(
         "INSERT INTO inbound_mail (mailbox, uidvalidity, uid, message_key, size, raw, state, error, received_at) \
@@ -120,14 +136,19 @@ pub async fn next_new(db: &Db) -> anyhow::Result<Option<Stored>> {
 }
 
 pub async fn load(db: &Db, id: i64) -> anyhow::Result<Option<Stored>> {
-    Ok(sqlx::query_as("SELECT id, uid, message_key, raw, attempts, error FROM inbound_mail WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, uid, message_key, raw, attempts, error FROM inbound_mail WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?)
 }
 
 pub async fn bump_attempts(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE inbound_mail SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&db.pool).await?;
+    sqlx::query("UPDATE inbound_mail SET attempts = attempts + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -137,7 +158,10 @@ mod tests {
 
     #[test]
     fn key_is_message_id_or_hash() {
-        assert_eq!(message_key(b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nhi"), "<a@b>");
+        assert_eq!(
+            message_key(b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nhi"),
+            "<a@b>"
+        );
         let k = message_key(b"Subject: x\r\n\r\nhi");
         assert!(k.starts_with("sha256:") && k.len() == 7 + 64, "{k}");
         assert_eq!(k, message_key(b"Subject: x\r\n\r\nhi"));
@@ -146,17 +170,35 @@ mod tests {
     #[tokio::test]
     async fn same_uid_twice_is_one_row_and_same_message_id_is_a_duplicate() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display()), 1).await.unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}/t.db?mode=rwc", dir.path().display()),
+            1,
+        )
+        .await
+        .unwrap();
         let raw = b"Message-ID: <m1@x>\r\nSubject: s\r\n\r\nbody".to_vec();
-        let f = |uid, uidvalidity| Fetched { mailbox: "INBOX", uidvalidity, uid, size: 10, raw: raw.clone(), oversized: false };
+        let f = |uid, uidvalidity| Fetched {
+            mailbox: "INBOX",
+            uidvalidity,
+            uid,
+            size: 10,
+            raw: raw.clone(),
+            oversized: false,
+        };
         assert!(store(&db, f(1, 7)).await.unwrap().is_some());
-        assert!(store(&db, f(1, 7)).await.unwrap().is_none(), "same UID stored twice");
+        assert!(
+            store(&db, f(1, 7)).await.unwrap().is_none(),
+            "same UID stored twice"
+        );
         assert_eq!(cursor(&db, "INBOX", 7).await.unwrap(), 1);
         // UIDVALIDITY changed: the cursor restarts and the copy is marked duplicate.
         assert_eq!(cursor(&db, "INBOX", 8).await.unwrap(), 0);
         let id = store(&db, f(1, 8)).await.unwrap().unwrap();
         let (state,): (String,) = sqlx::query_as("SELECT state FROM inbound_mail WHERE id = $1")
-            .bind(id).fetch_one(&db.pool).await.unwrap();
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
         assert_eq!(state, "duplicate");
         let first = next_new(&db).await.unwrap().unwrap();
         assert_eq!(first.message_key, "<m1@x>");

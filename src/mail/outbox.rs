@@ -84,19 +84,27 @@ where
     if let Some(kind) = mail.auto_submitted {
         builder = builder.header(AutoSubmitted(kind.to_owned()));
     }
-    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(mail.text.clone());
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.text.clone());
     let message = match &mail.calendar {
         None => builder.singlepart(text)?,
         Some(ics) => builder.multipart(
             MultiPart::mixed().singlepart(text).singlepart(
                 SinglePart::builder()
-                    .header(ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")?)
+                    .header(ContentType::parse(
+                        "text/calendar; method=REQUEST; charset=utf-8",
+                    )?)
                     .body(ics.clone()),
             ),
         )?,
     };
     // RFC 3834 §3.3: automatic responses use the null reverse path.
-    let envelope_from = if mail.auto_submitted.is_some() { String::new() } else { from.email.to_string() };
+    let envelope_from = if mail.auto_submitted.is_some() {
+        String::new()
+    } else {
+        from.email.to_string()
+    };
     let result = sqlx::query(
         "INSERT INTO mail_outbox (dedup_key, envelope_from, recipients, message_id, raw, state, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (dedup_key) DO NOTHING",
@@ -191,9 +199,16 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
 }
 
 async fn send(smtp: &AsyncSmtpTransport<Tokio1Executor>, row: &Row) -> anyhow::Result<()> {
-    let from: Option<Address> = if row.envelope_from.is_empty() { None } else { Some(row.envelope_from.parse()?) };
+    let from: Option<Address> = if row.envelope_from.is_empty() {
+        None
+    } else {
+        Some(row.envelope_from.parse()?)
+    };
     let to: Vec<String> = serde_json::from_str(&row.recipients)?;
-    let to = to.iter().map(|t| t.parse()).collect::<Result<Vec<Address>, _>>()?;
+    let to = to
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<Vec<Address>, _>>()?;
     let envelope = lettre::address::Envelope::new(from, to)?;
     smtp.send_raw(&envelope, &row.raw).await?;
     Ok(())
@@ -203,25 +218,38 @@ async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
     let attempts = row.attempts + 1;
     if attempts >= i64::from(ctx.config.smtp.max_attempts) {
         tracing::error!(id = row.id, error, "giving up on outgoing mail");
-        sqlx::query("UPDATE mail_outbox SET state = 'failed', attempts = $1, last_error = $2 WHERE id = $3")
-            .bind(attempts)
-            .bind(error)
-            .bind(row.id)
-            .execute(&ctx.db.pool)
-            .await?;
-        let qid = crate::storage::quarantine::record(&ctx.db, "mail_outbox", Some(row.id), error).await?;
-        let text = format!("⚠ Outgoing mail {} to {} failed {attempts} times: {error} (quarantine #{qid})", row.message_id, row.recipients);
-        ctx.post_notice(&format!("quarantine-{qid}"), &ctx.config.matrix.management_room.clone(), &text).await?;
+        sqlx::query(
+            "UPDATE mail_outbox SET state = 'failed', attempts = $1, last_error = $2 WHERE id = $3",
+        )
+        .bind(attempts)
+        .bind(error)
+        .bind(row.id)
+        .execute(&ctx.db.pool)
+        .await?;
+        let qid =
+            crate::storage::quarantine::record(&ctx.db, "mail_outbox", Some(row.id), error).await?;
+        let text = format!(
+            "⚠ Outgoing mail {} to {} failed {attempts} times: {error} (quarantine #{qid})",
+            row.message_id, row.recipients
+        );
+        ctx.post_notice(
+            &format!("quarantine-{qid}"),
+            &ctx.config.matrix.management_room.clone(),
+            &text,
+        )
+        .await?;
         return Ok(());
     }
     let delay_ms = 2000i64 << attempts.min(10);
     tracing::warn!(id = row.id, attempts, error, "SMTP send failed; will retry");
-    sqlx::query("UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-        .bind(attempts)
-        .bind(error)
-        .bind(now_ms() + delay_ms)
-        .bind(row.id)
-        .execute(&ctx.db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4",
+    )
+    .bind(attempts)
+    .bind(error)
+    .bind(now_ms() + delay_ms)
+    .bind(row.id)
+    .execute(&ctx.db.pool)
+    .await?;
     Ok(())
 }

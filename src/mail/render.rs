@@ -31,7 +31,10 @@ pub fn mail_event(msg: &Message<'_>, inbound_id: i64, note: Option<&str>) -> Val
     let full_len = text.chars().count();
     if full_len > MAX_BODY_CHARS {
         text = text.chars().take(MAX_BODY_CHARS).collect();
-        text.push_str(&format!("\n[… {} more characters in the mail]", full_len - MAX_BODY_CHARS));
+        text.push_str(&format!(
+            "\n[… {} more characters in the mail]",
+            full_len - MAX_BODY_CHARS
+        ));
     }
     let text = text.trim_end();
     let attachments: Vec<String> = msg
@@ -46,7 +49,10 @@ pub fn mail_event(msg: &Message<'_>, inbound_id: i64, note: Option<&str>) -> Val
     );
     if !attachments.is_empty() {
         plain.push_str(&format!("Attachments: {}\n", attachments.join(", ")));
-        html.push_str(&format!("<br>Attachments: {}", escape(&attachments.join(", "))));
+        html.push_str(&format!(
+            "<br>Attachments: {}",
+            escape(&attachments.join(", "))
+        ));
     }
     if let Some(note) = note {
         plain.push_str(&format!("({note})\n"));
@@ -55,7 +61,10 @@ pub fn mail_event(msg: &Message<'_>, inbound_id: i64, note: Option<&str>) -> Val
     html.push_str("</p>");
     plain.push('\n');
     plain.push_str(text);
-    html.push_str(&format!("<blockquote>{}</blockquote>", escape(text).replace('\n', "<br>")));
+    html.push_str(&format!(
+        "<blockquote>{}</blockquote>",
+        escape(text).replace('\n', "<br>")
+    ));
     json!({
         "msgtype": "m.text",
         "body": plain,
@@ -77,12 +86,20 @@ mod tests {
     #[test]
     fn escapes_and_truncates() {
         let body = "x".repeat(MAX_BODY_CHARS + 10);
-        let raw = format!("From: A <a@b.test>\r\nSubject: <script>\r\nMessage-ID: <id1@b>\r\n\r\n{body}");
-        let msg = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
+        let raw =
+            format!("From: A <a@b.test>\r\nSubject: <script>\r\nMessage-ID: <id1@b>\r\n\r\n{body}");
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
         let v = mail_event(&msg, 7, None);
         let html = v["formatted_body"].as_str().unwrap();
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
-        assert!(v["body"].as_str().unwrap().contains("[… 10 more characters in the mail]"));
+        assert!(
+            v["body"]
+                .as_str()
+                .unwrap()
+                .contains("[… 10 more characters in the mail]")
+        );
         assert_eq!(v["org.convene.mail"]["message_id"], "id1@b");
         assert_eq!(v["org.convene.mail"]["inbound_id"], 7);
     }

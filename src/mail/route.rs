@@ -17,12 +17,27 @@ pub struct Route {
 
 pub fn route(msg: &Message<'_>, config: &Config) -> Route {
     if let Some(g) = plus_address_group(msg, config) {
-        return Route { group: Some(g.slug.clone()), room: g.room.clone(), why: "plus-address" };
+        return Route {
+            group: Some(g.slug.clone()),
+            room: g.room.clone(),
+            why: "plus-address",
+        };
     }
-    if let Some(g) = msg.subject().and_then(|s| subject_tag_group(s, &config.groups)) {
-        return Route { group: Some(g.slug.clone()), room: g.room.clone(), why: "subject tag" };
+    if let Some(g) = msg
+        .subject()
+        .and_then(|s| subject_tag_group(s, &config.groups))
+    {
+        return Route {
+            group: Some(g.slug.clone()),
+            room: g.room.clone(),
+            why: "subject tag",
+        };
     }
-    Route { group: None, room: config.matrix.management_room.clone(), why: "no group named" }
+    Route {
+        group: None,
+        room: config.matrix.management_room.clone(),
+        why: "no group named",
+    }
 }
 
 /// Finds a group by any of its names, case- and space-insensitively.
@@ -39,7 +54,10 @@ pub fn find_group<'a>(groups: &'a [GroupConfig], name: &str) -> Option<&'a Group
 }
 
 fn normalise(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '_').flat_map(char::to_lowercase).collect()
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn plus_address_group<'a>(msg: &Message<'_>, config: &'a Config) -> Option<&'a GroupConfig> {
@@ -96,13 +114,17 @@ mod tests {
     }
 
     fn parse(raw: &str) -> Message<'_> {
-        mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap()
+        mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap()
     }
 
     #[test]
     fn plus_address_wins() {
         let c = config();
-        let m = parse("To: Working Groups <working-groups+health@example.org>\r\nSubject: [Digital] hi\r\n\r\nx");
+        let m = parse(
+            "To: Working Groups <working-groups+health@example.org>\r\nSubject: [Digital] hi\r\n\r\nx",
+        );
         let r = route(&m, &c);
         assert_eq!(r.group.as_deref(), Some("health"));
         assert_eq!(r.why, "plus-address");
@@ -120,9 +142,13 @@ mod tests {
     #[test]
     fn subject_tag_by_alias_any_case() {
         let c = config();
-        let m = parse("To: working-groups@example.org\r\nSubject: Re: [urgent] [gesundheit] Sitzung\r\n\r\nx");
+        let m = parse(
+            "To: working-groups@example.org\r\nSubject: Re: [urgent] [gesundheit] Sitzung\r\n\r\nx",
+        );
         assert_eq!(route(&m, &c).group.as_deref(), Some("health"));
-        let m = parse("To: working-groups@example.org\r\nSubject: [Research & Innovation] call\r\n\r\nx");
+        let m = parse(
+            "To: working-groups@example.org\r\nSubject: [Research & Innovation] call\r\n\r\nx",
+        );
         assert_eq!(route(&m, &c).group.as_deref(), Some("research-innovation"));
     }
 

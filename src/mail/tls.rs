@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio_rustls::rustls::{self, RootCertStore, pki_types::CertificateDer, pki_types::pem::PemObject};
+use tokio_rustls::rustls::{
+    self, RootCertStore, pki_types::CertificateDer, pki_types::pem::PemObject,
+};
 
 pub fn client_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
     let mut roots = RootCertStore::empty();

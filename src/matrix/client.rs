@@ -7,16 +7,21 @@
 use std::path::Path;
 
 use anyhow::Context;
+use matrix_sdk::Client;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::RequestConfig;
-use matrix_sdk::Client;
 
 use crate::config::Config;
 
 pub async fn connect(config: &Config) -> anyhow::Result<Client> {
     let dir = config.state_dir.join("matrix");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let passphrase = config.matrix.store_passphrase.as_ref().map(|s| s.expose()).transpose()?;
+    let passphrase = config
+        .matrix
+        .store_passphrase
+        .as_ref()
+        .map(|s| s.expose())
+        .transpose()?;
     let client = Client::builder()
         .homeserver_url(&config.matrix.homeserver)
         .sqlite_store(dir.join("store"), passphrase.as_deref())
@@ -27,8 +32,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<Client> {
     let session_file = dir.join("session.json");
     if session_file.exists() {
         let text = std::fs::read_to_string(&session_file)?;
-        let session: MatrixSession = serde_json::from_str(&text).context("reading the saved Matrix session")?;
-        client.restore_session(session).await.context("restoring the Matrix session")?;
+        let session: MatrixSession =
+            serde_json::from_str(&text).context("reading the saved Matrix session")?;
+        client
+            .restore_session(session)
+            .await
+            .context("restoring the Matrix session")?;
         // Fails fast with a clear error if the token was revoked.
         let whoami = client.whoami().await.context("checking the saved Matrix session (delete matrix/session.json and matrix/store to log in anew)")?;
         tracing::info!(user = %whoami.user_id, device = ?client.device_id(), "Matrix session restored");
@@ -41,7 +50,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<Client> {
             .send()
             .await
             .with_context(|| format!("logging in to Matrix as {}", config.matrix.user))?;
-        let session = client.matrix_auth().session().context("no session after login")?;
+        let session = client
+            .matrix_auth()
+            .session()
+            .context("no session after login")?;
         save_session(&session_file, &session)?;
         tracing::info!(device = ?client.device_id(), "logged in to Matrix; session saved");
     }
@@ -52,7 +64,12 @@ fn save_session(path: &Path, session: &MatrixSession) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(serde_json::to_string(session)?.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;

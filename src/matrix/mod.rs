@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 /// An `m.notice` with an HTML rendering of `markdown`.
 pub fn notice_markdown(markdown: &str) -> Value {
     use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-    serde_json::to_value(RoomMessageEventContent::notice_markdown(markdown)).unwrap_or_else(|_| notice(markdown))
+    serde_json::to_value(RoomMessageEventContent::notice_markdown(markdown))
+        .unwrap_or_else(|_| notice(markdown))
 }
 
 /// A plain `m.notice`.
@@ -42,7 +43,12 @@ mod tests {
     fn markdown_notice_has_html_and_reply() {
         let v = reply_to(notice_markdown("**hi**"), "$e", None);
         assert_eq!(v["msgtype"], "m.notice");
-        assert!(v["formatted_body"].as_str().unwrap().contains("<strong>hi</strong>"));
+        assert!(
+            v["formatted_body"]
+                .as_str()
+                .unwrap()
+                .contains("<strong>hi</strong>")
+        );
         assert_eq!(v["m.relates_to"]["m.in_reply_to"]["event_id"], "$e");
         let t = reply_to(notice("x"), "$e", Some("$root"));
         assert_eq!(t["m.relates_to"]["rel_type"], "m.thread");

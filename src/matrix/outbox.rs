@@ -32,7 +32,12 @@ pub struct Post {
 
 impl Post {
     pub fn message(key: impl Into<String>, room: impl Into<String>, content: Value) -> Post {
-        Post { key: key.into(), room: room.into(), event_type: "m.room.message".into(), content }
+        Post {
+            key: key.into(),
+            room: room.into(),
+            event_type: "m.room.message".into(),
+            content,
+        }
     }
 }
 
@@ -42,10 +47,12 @@ pub async fn install_id(db: &Db) -> anyhow::Result<String> {
         return Ok(id);
     }
     let id = format!("{:016x}", rand_u64());
-    sqlx::query("INSERT INTO kv (key, value) VALUES ('install_id', $1) ON CONFLICT (key) DO NOTHING")
-        .bind(&id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO kv (key, value) VALUES ('install_id', $1) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&id)
+    .execute(&db.pool)
+    .await?;
     Ok(db.kv_get("install_id").await?.unwrap_or(id))
 }
 
@@ -58,7 +65,15 @@ fn rand_u64() -> u64 {
 
 /// Only characters every homeserver accepts in a path segment.
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Queues a post (idempotent: the same key is queued once). Use inside the transaction that
@@ -105,10 +120,11 @@ pub async fn event_id_for(db: &Db, key: &str) -> anyhow::Result<Option<String>> 
 
 /// The key a sent event came from (to recognise reactions and replies to convene's posts).
 pub async fn key_for_event(db: &Db, event_id: &str) -> anyhow::Result<Option<String>> {
-    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT source FROM matrix_outbox WHERE event_id = $1")
-        .bind(event_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT source FROM matrix_outbox WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&db.pool)
+            .await?;
     Ok(row.and_then(|r| r.0))
 }
 
@@ -143,10 +159,11 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
         if due.len() == 20 {
             continue;
         }
-        let next: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT MIN(next_attempt_at) FROM matrix_outbox WHERE state = 'pending'")
-                .fetch_optional(&ctx.db.pool)
-                .await?;
+        let next: Option<(Option<i64>,)> = sqlx::query_as(
+            "SELECT MIN(next_attempt_at) FROM matrix_outbox WHERE state = 'pending'",
+        )
+        .fetch_optional(&ctx.db.pool)
+        .await?;
         let wait = match next.and_then(|r| r.0) {
             Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64),
             None => Duration::from_secs(3600),
@@ -169,10 +186,18 @@ async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
             .bind(row.id)
             .execute(&ctx.db.pool)
             .await?;
-        let qid = crate::storage::quarantine::record(&ctx.db, "matrix_outbox", Some(row.id), error).await?;
+        let qid = crate::storage::quarantine::record(&ctx.db, "matrix_outbox", Some(row.id), error)
+            .await?;
         if row.room_id != ctx.config.matrix.management_room {
-            let text = format!("⚠ Could not post to {} after {attempts} attempts: {error} (quarantine #{qid})", row.room_id);
-            let post = Post::message(format!("quarantine-{qid}"), &ctx.config.matrix.management_room, crate::matrix::notice(&text));
+            let text = format!(
+                "⚠ Could not post to {} after {attempts} attempts: {error} (quarantine #{qid})",
+                row.room_id
+            );
+            let post = Post::message(
+                format!("quarantine-{qid}"),
+                &ctx.config.matrix.management_room,
+                crate::matrix::notice(&text),
+            );
             enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
         }
         return Ok(());
@@ -193,16 +218,23 @@ async fn send(client: &matrix_sdk::Client, row: &Row) -> anyhow::Result<String> 
     let room_id = resolve_room(client, &row.room_id).await?;
     let room = match client.get_room(&room_id) {
         Some(r) if r.state() == matrix_sdk::RoomState::Joined => r,
-        _ => client.join_room_by_id(&room_id).await.with_context(|| format!("joining {room_id}"))?,
+        _ => client
+            .join_room_by_id(&room_id)
+            .await
+            .with_context(|| format!("joining {room_id}"))?,
     };
     let content: Value = serde_json::from_str(&row.content)?;
     let txn: OwnedTransactionId = row.txn_id.as_str().into();
-    let response = room.send_raw(&row.event_type, content).with_transaction_id(&txn).await?;
+    let response = room
+        .send_raw(&row.event_type, content)
+        .with_transaction_id(&txn)
+        .await?;
     Ok(response.response.event_id.to_string())
 }
 
 pub async fn resolve_room(client: &matrix_sdk::Client, room: &str) -> anyhow::Result<OwnedRoomId> {
-    let target = OwnedRoomOrAliasId::try_from(room).map_err(|e| anyhow!("bad room `{room}`: {e}"))?;
+    let target =
+        OwnedRoomOrAliasId::try_from(room).map_err(|e| anyhow!("bad room `{room}`: {e}"))?;
     if let Ok(id) = <&RoomId>::try_from(target.as_str()) {
         return Ok(id.to_owned());
     }

@@ -14,7 +14,9 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::Ctx as Handler;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
-use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation};
+use matrix_sdk::ruma::events::room::message::{
+    MessageType, OriginalSyncRoomMessageEvent, Relation,
+};
 use matrix_sdk::{Client, Room, RoomState};
 use tokio_util::sync::CancellationToken;
 
@@ -76,16 +78,28 @@ async fn join_configured_rooms(ctx: &Ctx, client: &Client) {
                 continue;
             }
         };
-        ctx.rooms.write().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), room.clone());
-        let joined = client.get_room(&id).is_some_and(|r| r.state() == RoomState::Joined);
+        ctx.rooms
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), room.clone());
+        let joined = client
+            .get_room(&id)
+            .is_some_and(|r| r.state() == RoomState::Joined);
         if !joined && let Err(e) = client.join_room_by_id(&id).await {
             tracing::warn!(room, error = %e, "cannot join configured room (invite the bot)");
         }
     }
 }
 
-async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, client: Client, Handler(ctx): Handler<Ctx>) {
-    if ev.content.membership != MembershipState::Invite || Some(ev.state_key.as_ref()) != client.user_id() {
+async fn on_invite(
+    ev: StrippedRoomMemberEvent,
+    room: Room,
+    client: Client,
+    Handler(ctx): Handler<Ctx>,
+) {
+    if ev.content.membership != MembershipState::Invite
+        || Some(ev.state_key.as_ref()) != client.user_id()
+    {
         return;
     }
     let configured = ctx.room_key(room.room_id().as_str()).is_some();
@@ -112,11 +126,18 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, client: Client, Hand
     });
 }
 
-async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, client: Client, Handler(ctx): Handler<Ctx>) {
+async fn on_message(
+    ev: OriginalSyncRoomMessageEvent,
+    room: Room,
+    client: Client,
+    Handler(ctx): Handler<Ctx>,
+) {
     if !ctx.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == client.user_id() {
         return;
     }
-    let MessageType::Text(text) = &ev.content.msgtype else { return };
+    let MessageType::Text(text) = &ev.content.msgtype else {
+        return;
+    };
     let body = strip_reply_fallback(&text.body);
     let thread_root = match &ev.content.relates_to {
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
@@ -124,7 +145,10 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, client: Client
     };
     let room_id = room.room_id().to_string();
     let room_key = ctx.room_key(&room_id);
-    let group = room_key.as_deref().and_then(|k| ctx.config.group_by_room(k)).map(|g| g.slug.clone());
+    let group = room_key
+        .as_deref()
+        .and_then(|k| ctx.config.group_by_room(k))
+        .map(|g| g.slug.clone());
     let in_management = room_key.as_deref() == Some(ctx.config.matrix.management_room.as_str());
     let inv = Invocation {
         text: body,
@@ -143,7 +167,11 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, client: Client
             commands::Reply::text(format!("Sorry, that failed: {e}"))
         }
     };
-    let content = crate::matrix::reply_to(reply.content(), ev.event_id.as_str(), thread_root.as_deref());
+    let content = crate::matrix::reply_to(
+        reply.content(),
+        ev.event_id.as_str(),
+        thread_root.as_deref(),
+    );
     let post = Post::message(format!("cmd-{}", ev.event_id), room_id, content);
     if let Err(e) = outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await {
         tracing::error!(error = %e, "cannot queue command reply");
@@ -151,14 +179,28 @@ async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, client: Client
     ctx.wake.matrix_outbox.notify_one();
 }
 
-async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, client: Client, Handler(ctx): Handler<Ctx>) {
+async fn on_reaction(
+    ev: OriginalSyncReactionEvent,
+    room: Room,
+    client: Client,
+    Handler(ctx): Handler<Ctx>,
+) {
     if !ctx.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == client.user_id() {
         return;
     }
     let target = ev.content.relates_to.event_id.to_string();
     let key = ev.content.relates_to.key.clone();
     tracing::debug!(room = %room.room_id(), %target, key, "reaction");
-    if let Err(e) = commands::on_reaction(&ctx, ev.sender.as_str(), room.room_id().as_str(), &target, &key, ev.event_id.as_str()).await {
+    if let Err(e) = commands::on_reaction(
+        &ctx,
+        ev.sender.as_str(),
+        room.room_id().as_str(),
+        &target,
+        &key,
+        ev.event_id.as_str(),
+    )
+    .await
+    {
         tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
     }
 }
@@ -178,7 +220,10 @@ fn strip_reply_fallback(body: &str) -> &str {
 mod tests {
     #[test]
     fn reply_fallback_is_stripped() {
-        assert_eq!(super::strip_reply_fallback("> <@a:b> hi\n> there\n\n!help"), "!help");
+        assert_eq!(
+            super::strip_reply_fallback("> <@a:b> hi\n> there\n\n!help"),
+            "!help"
+        );
         assert_eq!(super::strip_reply_fallback("  !help "), "!help");
     }
 }

@@ -71,7 +71,10 @@ impl Db {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator.run(&self.pool).await.context("applying database migrations")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")?;
         Ok(())
     }
 
@@ -136,8 +139,10 @@ mod tests {
         drop(db);
         let db = Db::connect(&url, 2).await.unwrap();
         assert_eq!(db.kv_get("a").await.unwrap().as_deref(), Some("2"));
-        let (mode,): (String,) =
-            sqlx::query_as("PRAGMA journal_mode").fetch_one(&db.pool).await.unwrap();
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 

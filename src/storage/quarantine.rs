@@ -4,7 +4,12 @@
 use super::{Db, now_ms};
 
 /// Records a quarantined item and returns its id.
-pub async fn record(db: &Db, source: &str, ref_id: Option<i64>, reason: &str) -> anyhow::Result<i64> {
+pub async fn record(
+    db: &Db,
+    source: &str,
+    ref_id: Option<i64>,
+    reason: &str,
+) -> anyhow::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO quarantine (source, ref_id, reason, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -27,8 +32,10 @@ pub struct Entry {
 }
 
 pub async fn list(db: &Db, limit: i64) -> anyhow::Result<Vec<Entry>> {
-    Ok(sqlx::query_as("SELECT id, source, ref_id, reason, created_at FROM quarantine ORDER BY id DESC LIMIT $1")
-        .bind(limit)
-        .fetch_all(&db.pool)
-        .await?)
+    Ok(sqlx::query_as(
+        "SELECT id, source, ref_id, reason, created_at FROM quarantine ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
 }

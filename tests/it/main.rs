@@ -16,28 +16,76 @@ const MAIL_WAIT: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_secs(3);
 
 async fn bridges_once(backend: Backend) {
-    let mut app = TestApp::spawn(Options { backend, ..Options::default() }).await;
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
 
     // Plus-address → Health room.
     let marker = format!("plus-{}", unique());
     let to = app.address.replace('@', "+health@");
-    send_mail("Ana <ana@applicant.test>", &to, &format!("Hello {marker}"), "Dear secretariat,\nhello.\n", &[]).await;
-    let got = app.secretariat.wait_for(&app.health, &marker, MAIL_WAIT, SETTLE).await;
+    send_mail(
+        "Ana <ana@applicant.test>",
+        &to,
+        &format!("Hello {marker}"),
+        "Dear secretariat,\nhello.\n",
+        &[],
+    )
+    .await;
+    let got = app
+        .secretariat
+        .wait_for(&app.health, &marker, MAIL_WAIT, SETTLE)
+        .await;
     assert_eq!(got.len(), 1, "exactly one event: {got:?}");
     assert_eq!(got[0].sender, app.bot.as_str());
-    assert!(got[0].body.contains("ana@applicant.test"), "{}", got[0].body);
+    assert!(
+        got[0].body.contains("ana@applicant.test"),
+        "{}",
+        got[0].body
+    );
 
     // Subject tag by alias → Health; unknown → management room; nothing in the wrong room.
     let tagged = format!("tag-{}", unique());
-    send_mail("bo@applicant.test", &app.address, &format!("[Gesundheit] {tagged}"), "x", &[]).await;
+    send_mail(
+        "bo@applicant.test",
+        &app.address,
+        &format!("[Gesundheit] {tagged}"),
+        "x",
+        &[],
+    )
+    .await;
     let other = format!("none-{}", unique());
-    send_mail("cy@applicant.test", &app.address, &format!("Question {other}"), "x", &[]).await;
-    assert_eq!(app.secretariat.wait_for(&app.health, &tagged, MAIL_WAIT, Duration::ZERO).await.len(), 1);
-    assert_eq!(app.secretariat.wait_for(&app.management, &other, MAIL_WAIT, SETTLE).await.len(), 1);
+    send_mail(
+        "cy@applicant.test",
+        &app.address,
+        &format!("Question {other}"),
+        "x",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        app.secretariat
+            .wait_for(&app.health, &tagged, MAIL_WAIT, Duration::ZERO)
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.secretariat
+            .wait_for(&app.management, &other, MAIL_WAIT, SETTLE)
+            .await
+            .len(),
+        1
+    );
     assert!(app.secretariat.matching(&app.digital, &marker).is_empty());
-    assert!(app.secretariat.matching(&app.management, &tagged).is_empty());
+    assert!(
+        app.secretariat
+            .matching(&app.management, &tagged)
+            .is_empty()
+    );
     let status = app.stop();
     assert!(status.success(), "graceful stop exits 0, got {status:?}");
 }
@@ -54,7 +102,11 @@ async fn mail_reaches_the_right_room_once_postgres() {
 
 /// A crash at each point between fetch and post, then a restart: still exactly one event.
 async fn crash_then_restart(backend: Backend, failpoint: &str) {
-    let mut app = TestApp::spawn(Options { backend, ..Options::default() }).await;
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
     app.stop();
@@ -62,12 +114,25 @@ async fn crash_then_restart(backend: Backend, failpoint: &str) {
     app.start(Some(failpoint));
     let marker = format!("crash-{failpoint}-{}", unique());
     let to = app.address.replace('@', "+digital@");
-    send_mail("dee@applicant.test", &to, &format!("Crash {marker}"), "body", &[]).await;
-    assert!(app.wait_exit(Duration::from_secs(60)), "failpoint {failpoint} should abort the process");
+    send_mail(
+        "dee@applicant.test",
+        &to,
+        &format!("Crash {marker}"),
+        "body",
+        &[],
+    )
+    .await;
+    assert!(
+        app.wait_exit(Duration::from_secs(60)),
+        "failpoint {failpoint} should abort the process"
+    );
     assert!(app.log().contains(&format!("failpoint {failpoint} hit")));
 
     app.start_ready().await;
-    let got = app.secretariat.wait_for(&app.digital, &marker, MAIL_WAIT, SETTLE).await;
+    let got = app
+        .secretariat
+        .wait_for(&app.digital, &marker, MAIL_WAIT, SETTLE)
+        .await;
     assert_eq!(got.len(), 1, "after a crash at {failpoint}: {got:?}");
 
     // And a plain restart re-posts nothing.
@@ -103,42 +168,83 @@ async fn restart_reuses_the_device_and_catches_up_on_mail_sent_while_down() {
     app.start_ready().await;
     app.wait_bot_joined().await;
     let session = app.dir.path().join("state/matrix/session.json");
-    let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
     app.stop();
 
     let marker = format!("down-{}", unique());
-    send_mail("eve@applicant.test", &app.address.replace('@', "+health@"), &format!("While down {marker}"), "x", &[]).await;
+    send_mail(
+        "eve@applicant.test",
+        &app.address.replace('@', "+health@"),
+        &format!("While down {marker}"),
+        "x",
+        &[],
+    )
+    .await;
     app.start_ready().await;
-    assert_eq!(app.secretariat.wait_for(&app.health, &marker, MAIL_WAIT, SETTLE).await.len(), 1);
+    assert_eq!(
+        app.secretariat
+            .wait_for(&app.health, &marker, MAIL_WAIT, SETTLE)
+            .await
+            .len(),
+        1
+    );
 
-    let second: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
-    assert_eq!(first["device_id"], second["device_id"], "same device after restart");
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
+    assert_eq!(
+        first["device_id"], second["device_id"],
+        "same device after restart"
+    );
     let devices = bot_devices(second["access_token"].as_str().unwrap()).await;
     // The registration made one device; convene's login one more; restarts none.
     app.stop();
     app.start_ready().await;
-    assert_eq!(bot_devices(second["access_token"].as_str().unwrap()).await, devices);
+    assert_eq!(
+        bot_devices(second["access_token"].as_str().unwrap()).await,
+        devices
+    );
     assert!(devices.contains(&second["device_id"].as_str().unwrap().to_owned()));
     assert_eq!(devices.len(), 2, "{devices:?}");
 }
 
 async fn bot_devices(token: &str) -> Vec<String> {
     let devices: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/_matrix/client/v3/devices", support::env("MATRIX_HOMESERVER")))
+        .get(format!(
+            "{}/_matrix/client/v3/devices",
+            support::env("MATRIX_HOMESERVER")
+        ))
         .bearer_auth(token)
-        .send().await.unwrap().json().await.unwrap();
-    devices["devices"].as_array().unwrap().iter().map(|d| d["device_id"].as_str().unwrap().to_owned()).collect()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["device_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_is_answered_in_an_encrypted_room_and_backlog_is_ignored() {
-    let mut app = TestApp::spawn(Options { encrypted_health: true, ..Options::default() }).await;
+    let mut app = TestApp::spawn(Options {
+        encrypted_health: true,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
     // Give the bot's device keys a moment to be visible to the secretariat's client.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let asked = app.secretariat.say(&app.health, "!help").await;
-    let got = app.secretariat.wait_for(&app.health, "convene", MAIL_WAIT, SETTLE).await;
+    let got = app
+        .secretariat
+        .wait_for(&app.health, "convene", MAIL_WAIT, SETTLE)
+        .await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].msgtype, "m.notice");
     assert_eq!(got[0].in_reply_to.as_deref(), Some(asked.as_str()));
@@ -150,26 +256,60 @@ async fn help_is_answered_in_an_encrypted_room_and_backlog_is_ignored() {
     app.start_ready().await;
     let marker = format!("after-{}", unique());
     app.secretariat.say(&app.digital, "!nosuchcommand").await;
-    app.secretariat.wait_for(&app.digital, "Unknown command", MAIL_WAIT, SETTLE).await;
-    assert!(app.secretariat.matching(&app.digital, "**convene**").is_empty() && app.secretariat.matching(&app.digital, "convene — working-groups").is_empty(),
-        "backlog !help was answered: {marker}");
+    app.secretariat
+        .wait_for(&app.digital, "Unknown command", MAIL_WAIT, SETTLE)
+        .await;
+    assert!(
+        app.secretariat
+            .matching(&app.digital, "**convene**")
+            .is_empty()
+            && app
+                .secretariat
+                .matching(&app.digital, "convene — working-groups")
+                .is_empty(),
+        "backlog !help was answered: {marker}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_and_automatic_mail_go_to_the_management_room() {
-    let mut app = TestApp::spawn(Options { max_message_bytes: 4000, ..Options::default() }).await;
+    let mut app = TestApp::spawn(Options {
+        max_message_bytes: 4000,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
     let big = format!("big-{}", unique());
-    send_mail("fay@applicant.test", &app.address.replace('@', "+health@"), &format!("Big {big}"), &"lorem ipsum ".repeat(1000), &[]).await;
-    let got = app.secretariat.wait_for(&app.management, "quarantined", MAIL_WAIT, SETTLE).await;
+    send_mail(
+        "fay@applicant.test",
+        &app.address.replace('@', "+health@"),
+        &format!("Big {big}"),
+        &"lorem ipsum ".repeat(1000),
+        &[],
+    )
+    .await;
+    let got = app
+        .secretariat
+        .wait_for(&app.management, "quarantined", MAIL_WAIT, SETTLE)
+        .await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].body.contains("oversized"), "{}", got[0].body);
     assert!(app.secretariat.matching(&app.health, &big).is_empty());
 
     let auto = format!("ooo-{}", unique());
-    send_mail("gil@applicant.test", &app.address.replace('@', "+health@"), &format!("Out of office {auto}"), "I am away.", &[("Auto-Submitted", "auto-replied")]).await;
-    let got = app.secretariat.wait_for(&app.management, &auto, MAIL_WAIT, SETTLE).await;
+    send_mail(
+        "gil@applicant.test",
+        &app.address.replace('@', "+health@"),
+        &format!("Out of office {auto}"),
+        "I am away.",
+        &[("Auto-Submitted", "auto-replied")],
+    )
+    .await;
+    let got = app
+        .secretariat
+        .wait_for(&app.management, &auto, MAIL_WAIT, SETTLE)
+        .await;
     assert_eq!(got.len(), 1);
     assert!(got[0].body.contains("not answered"), "{}", got[0].body);
     assert!(app.secretariat.matching(&app.health, &auto).is_empty());
@@ -194,22 +334,46 @@ fn check_config_names_the_offending_key() {
         .args(["--config", path.to_str().unwrap(), "check-config"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn print_config_is_the_example_and_cli_runs_commands() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene")).arg("print-config").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), convene::config::EXAMPLE);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .arg("print-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        convene::config::EXAMPLE
+    );
 
     let dir = tempfile::tempdir().unwrap();
-    let config = convene::config::EXAMPLE.replace("state_dir = \"/var/lib/convene\"", &format!("state_dir = \"{}\"", dir.path().display()));
+    let config = convene::config::EXAMPLE.replace(
+        "state_dir = \"/var/lib/convene\"",
+        &format!("state_dir = \"{}\"", dir.path().display()),
+    );
     let path = dir.path().join("c.toml");
     std::fs::write(&path, config).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
-        .args(["--config", path.to_str().unwrap(), "command", "!help", "--group", "health"])
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "command",
+            "!help",
+            "--group",
+            "health",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("`!help [command]`"));
 }

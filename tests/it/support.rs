@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 use hmac::{KeyInit, Mac};
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
-use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
-use matrix_sdk::ruma::events::room::message::{OriginalSyncRoomMessageEvent, RoomMessageEventContent};
 use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::message::{
+    OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+};
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
 use matrix_sdk::{Client, Room};
 
@@ -34,14 +36,25 @@ pub fn stack() -> &'static HashMap<String, String> {
 }
 
 pub fn env(key: &str) -> String {
-    stack().get(key).cloned().unwrap_or_else(|| panic!("stack.env has no {key}"))
+    stack()
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| panic!("stack.env has no {key}"))
 }
 
 pub fn unique() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    format!("{:x}{}{}", t % 0xffffff_ffff, std::process::id() % 1000, N.fetch_add(1, Ordering::SeqCst))
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!(
+        "{:x}{}{}",
+        t % 0x00ff_ffff_ffff,
+        std::process::id() % 1000,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Registers a Matrix user through Synapse's shared-secret admin API.
@@ -51,15 +64,23 @@ pub async fn register_user(localpart: &str, password: &str) -> OwnedUserId {
     let url = format!("{hs}/_synapse/admin/v1/register");
     let nonce: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
     let nonce = nonce["nonce"].as_str().unwrap().to_owned();
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(env("MATRIX_REGISTRATION_SECRET").as_bytes()).unwrap();
+    let mut mac =
+        hmac::Hmac::<sha1::Sha1>::new_from_slice(env("MATRIX_REGISTRATION_SECRET").as_bytes())
+            .unwrap();
     mac.update(format!("{nonce}\0{localpart}\0{password}\0notadmin").as_bytes());
     let body = serde_json::json!({
         "nonce": nonce, "username": localpart, "password": password, "admin": false,
         "mac": hex::encode(mac.finalize().into_bytes()),
     });
     let resp = http.post(&url).json(&body).send().await.unwrap();
-    assert!(resp.status().is_success(), "register {localpart}: {}", resp.text().await.unwrap());
-    format!("@{localpart}:{}", env("MATRIX_SERVER_NAME")).try_into().unwrap()
+    assert!(
+        resp.status().is_success(),
+        "register {localpart}: {}",
+        resp.text().await.unwrap()
+    );
+    format!("@{localpart}:{}", env("MATRIX_SERVER_NAME"))
+        .try_into()
+        .unwrap()
 }
 
 /// A message seen by the test client.
@@ -92,15 +113,24 @@ impl Person {
             .build()
             .await
             .unwrap();
-        client.matrix_auth().login_username(&localpart, "pw-person").send().await.unwrap();
+        client
+            .matrix_auth()
+            .login_username(&localpart, "pw-person")
+            .send()
+            .await
+            .unwrap();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let sink = seen.clone();
         client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
             let sink = sink.clone();
             async move {
                 let in_reply_to = match &ev.content.relates_to {
-                    Some(matrix_sdk::ruma::events::room::message::Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
-                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => t.in_reply_to.as_ref().map(|r| r.event_id.to_string()),
+                    Some(matrix_sdk::ruma::events::room::message::Relation::Reply(r)) => {
+                        Some(r.in_reply_to.event_id.to_string())
+                    }
+                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => {
+                        t.in_reply_to.as_ref().map(|r| r.event_id.to_string())
+                    }
                     _ => None,
                 };
                 sink.lock().unwrap().push(Seen {
@@ -113,25 +143,48 @@ impl Person {
                 });
             }
         });
-        client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.unwrap();
+        client
+            .sync_once(SyncSettings::default().timeout(Duration::ZERO))
+            .await
+            .unwrap();
         let bg = client.clone();
         tokio::spawn(async move {
-            let _ = bg.sync(SyncSettings::default().timeout(Duration::from_secs(5))).await;
+            let _ = bg
+                .sync(SyncSettings::default().timeout(Duration::from_secs(5)))
+                .await;
         });
-        Person { client, user, seen, _dir: dir }
+        Person {
+            client,
+            user,
+            seen,
+            _dir: dir,
+        }
     }
 
-    pub async fn create_room(&self, name: &str, invite: &[&OwnedUserId], encrypted: bool) -> OwnedRoomId {
+    pub async fn create_room(
+        &self,
+        name: &str,
+        invite: &[&OwnedUserId],
+        encrypted: bool,
+    ) -> OwnedRoomId {
         let mut req = CreateRoom::new();
         req.name = Some(name.to_owned());
         req.preset = Some(RoomPreset::PrivateChat);
         req.invite = invite.iter().map(|u| (*u).clone()).collect();
         if encrypted {
             req.initial_state = vec![
-                InitialStateEvent::with_empty_state_key(RoomEncryptionEventContent::with_recommended_defaults()).to_raw_any(),
+                InitialStateEvent::with_empty_state_key(
+                    RoomEncryptionEventContent::with_recommended_defaults(),
+                )
+                .to_raw_any(),
             ];
         }
-        self.client.create_room(req).await.unwrap().room_id().to_owned()
+        self.client
+            .create_room(req)
+            .await
+            .unwrap()
+            .room_id()
+            .to_owned()
     }
 
     /// Waits until `user` has joined `room` (as seen by this client's sync).
@@ -144,26 +197,54 @@ impl Person {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "{user} did not join {room} within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{user} did not join {room} within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
     pub async fn say(&self, room: &OwnedRoomId, text: &str) -> String {
-        let room = self.client.get_room(room).expect("room known to the test client");
-        room.send(RoomMessageEventContent::text_plain(text)).await.unwrap().response.event_id.to_string()
+        let room = self
+            .client
+            .get_room(room)
+            .expect("room known to the test client");
+        room.send(RoomMessageEventContent::text_plain(text))
+            .await
+            .unwrap()
+            .response
+            .event_id
+            .to_string()
     }
 
     /// Messages in `room` whose body contains `needle`, from anyone but this person.
     pub fn matching(&self, room: &OwnedRoomId, needle: &str) -> Vec<Seen> {
-        self.seen.lock().unwrap().iter().filter(|s| s.room == room.as_str() && s.body.contains(needle) && s.sender != self.user.as_str()).cloned().collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s.room == room.as_str() && s.body.contains(needle) && s.sender != self.user.as_str()
+            })
+            .cloned()
+            .collect()
     }
 
     /// Waits for at least one matching message, then lets `settle` pass and returns them all.
-    pub async fn wait_for(&self, room: &OwnedRoomId, needle: &str, timeout: Duration, settle: Duration) -> Vec<Seen> {
+    pub async fn wait_for(
+        &self,
+        room: &OwnedRoomId,
+        needle: &str,
+        timeout: Duration,
+        settle: Duration,
+    ) -> Vec<Seen> {
         let deadline = Instant::now() + timeout;
         while self.matching(room, needle).is_empty() {
-            assert!(Instant::now() < deadline, "no message containing {needle:?} in {room} within {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no message containing {needle:?} in {room} within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tokio::time::sleep(settle).await;
@@ -204,7 +285,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { backend: Backend::Sqlite, encrypted_health: false, max_message_bytes: 1_000_000, extra_config: String::new() }
+        Options {
+            backend: Backend::Sqlite,
+            encrypted_health: false,
+            max_message_bytes: 1_000_000,
+            extra_config: String::new(),
+        }
     }
 }
 
@@ -216,14 +302,23 @@ impl TestApp {
         let bot = register_user(&bot_local, "pw-bot").await;
         let secretariat = Person::new("sec").await;
         let management = secretariat.create_room("Secretariat", &[&bot], false).await;
-        let health = secretariat.create_room("Health", &[&bot], opts.encrypted_health).await;
+        let health = secretariat
+            .create_room("Health", &[&bot], opts.encrypted_health)
+            .await;
         let digital = secretariat.create_room("Digital", &[&bot], false).await;
 
         let mailbox_user = format!("wg-{id}");
         let mailbox_password = format!("pw-{id}");
         let passwd = env("DOVECOT_PASSWD_FILE");
-        let mut f = std::fs::OpenOptions::new().append(true).open(&passwd).unwrap();
-        std::io::Write::write_all(&mut f, format!("{mailbox_user}:{{PLAIN}}{mailbox_password}\n").as_bytes()).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&passwd)
+            .unwrap();
+        std::io::Write::write_all(
+            &mut f,
+            format!("{mailbox_user}:{{PLAIN}}{mailbox_password}\n").as_bytes(),
+        )
+        .unwrap();
         let address = format!("{mailbox_user}@{}", env("MAIL_DOMAIN"));
 
         let db_url = match opts.backend {
@@ -298,9 +393,15 @@ room = "{digital}"
     /// Starts `convene run`; `failpoint` arms a crash point (see `convene::failpoint`).
     pub fn start(&mut self, failpoint: Option<&str>) {
         assert!(self.child.is_none(), "already running");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_convene"));
-        cmd.arg("--config").arg(&self.config_path).arg("run")
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .arg("run")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -321,7 +422,10 @@ room = "{digital}"
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("convene did not exit within {timeout:?}; log:\n{}", self.log());
+                panic!(
+                    "convene did not exit within {timeout:?}; log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -337,7 +441,10 @@ room = "{digital}"
     /// SIGTERM and wait: the graceful stop.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("not running");
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(s) = c.try_wait().unwrap() {
@@ -355,7 +462,11 @@ room = "{digital}"
     pub async fn wait_log(&self, needle: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while !self.log().contains(needle) {
-            assert!(Instant::now() < deadline, "log never said {needle:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "log never said {needle:?}:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -365,15 +476,23 @@ room = "{digital}"
         let before = self.log().matches("answering from now on").count();
         self.start(None);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.log().matches("answering from now on").count() <= before || self.log().matches("IMAP connected").count() <= before {
-            assert!(Instant::now() < deadline, "convene did not get ready:\n{}", self.log());
+        while self.log().matches("answering from now on").count() <= before
+            || self.log().matches("IMAP connected").count() <= before
+        {
+            assert!(
+                Instant::now() < deadline,
+                "convene did not get ready:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn wait_bot_joined(&self) {
         for room in [&self.management, &self.health, &self.digital] {
-            self.secretariat.wait_joined(room, &self.bot, Duration::from_secs(30)).await;
+            self.secretariat
+                .wait_joined(room, &self.bot, Duration::from_secs(30))
+                .await;
         }
     }
 }
@@ -382,13 +501,23 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.kill();
         if std::thread::panicking() {
-            eprintln!("---- convene log ({}) ----\n{}", self.log_path().display(), self.log());
+            eprintln!(
+                "---- convene log ({}) ----\n{}",
+                self.log_path().display(),
+                self.log()
+            );
         }
     }
 }
 
 /// Sends a mail through Postfix (plain SMTP on loopback).
-pub async fn send_mail(from: &str, to: &str, subject: &str, body: &str, extra_headers: &[(&str, &str)]) {
+pub async fn send_mail(
+    from: &str,
+    to: &str,
+    subject: &str,
+    body: &str,
+    extra_headers: &[(&str, &str)],
+) {
     let mut raw = format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@sender.test>\r\nDate: {}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n",
         unique(),
@@ -399,16 +528,23 @@ pub async fn send_mail(from: &str, to: &str, subject: &str, body: &str, extra_he
     }
     raw.push_str("\r\n");
     raw.push_str(body);
-    let envelope_from = from.rsplit_once('<').map_or(from, |(_, a)| a.trim_end_matches('>'));
+    let envelope_from = from
+        .rsplit_once('<')
+        .map_or(from, |(_, a)| a.trim_end_matches('>'));
     send_raw(envelope_from, to, raw.as_bytes()).await;
 }
 
 pub async fn send_raw(envelope_from: &str, to: &str, raw: &[u8]) {
     use lettre::AsyncTransport;
-    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(env("SMTP_HOST"))
-        .port(env("SMTP_PORT").parse().unwrap())
-        .build();
-    let from = if envelope_from.is_empty() { None } else { Some(envelope_from.parse().unwrap()) };
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(env("SMTP_HOST"))
+            .port(env("SMTP_PORT").parse().unwrap())
+            .build();
+    let from = if envelope_from.is_empty() {
+        None
+    } else {
+        Some(envelope_from.parse().unwrap())
+    };
     let envelope = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
     transport.send_raw(&envelope, raw).await.unwrap();
 }
@@ -418,7 +554,10 @@ async fn create_pg_database(name: &str) -> String {
     sqlx::any::install_default_drivers();
     let admin = env("POSTGRES_ADMIN_URL");
     let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;
     format!("{base}/{name}")
 }
