@@ -182,14 +182,7 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
         if due.len() == 20 {
             continue;
         }
-        let next: Option<(Option<i64>,)> =
-            sqlx::query_as("SELECT MIN(next_attempt_at) FROM mail_outbox WHERE state = 'pending'")
-                .fetch_optional(&ctx.db.pool)
-                .await?;
-        let wait = match next.and_then(|r| r.0) {
-            Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64),
-            None => Duration::from_secs(3600),
-        };
+        let wait = crate::storage::until_next_attempt(&ctx.db, "mail_outbox").await?;
         tokio::select! {
             _ = ctx.wake.mail_outbox.notified() => {}
             _ = tokio::time::sleep(wait) => {}

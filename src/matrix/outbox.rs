@@ -6,8 +6,6 @@
 //! Transaction ids are `<install id>-<kind>-<ref>`; the install id is random per database, so a
 //! fresh database reusing an old device cannot collide with that device's earlier ids.
 
-use std::time::Duration;
-
 use anyhow::{Context, anyhow};
 use matrix_sdk::ruma::{OwnedRoomId, OwnedRoomOrAliasId, OwnedTransactionId, RoomAliasId, RoomId};
 use serde_json::Value;
@@ -159,15 +157,7 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
         if due.len() == 20 {
             continue;
         }
-        let next: Option<(Option<i64>,)> = sqlx::query_as(
-            "SELECT MIN(next_attempt_at) FROM matrix_outbox WHERE state = 'pending'",
-        )
-        .fetch_optional(&ctx.db.pool)
-        .await?;
-        let wait = match next.and_then(|r| r.0) {
-            Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64),
-            None => Duration::from_secs(3600),
-        };
+        let wait = crate::storage::until_next_attempt(&ctx.db, "matrix_outbox").await?;
         tokio::select! {
             _ = ctx.wake.matrix_outbox.notified() => {}
             _ = tokio::time::sleep(wait) => {}

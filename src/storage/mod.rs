@@ -100,6 +100,22 @@ impl Db {
     }
 }
 
+/// How long an outbox worker may sleep: until the earliest pending row of `table` is due
+/// (at most an hour; new rows wake the worker anyway).
+pub async fn until_next_attempt(
+    db: &Db,
+    table: &'static str,
+) -> anyhow::Result<std::time::Duration> {
+    let sql = format!("SELECT MIN(next_attempt_at) FROM {table} WHERE state = 'pending'");
+    let next: Option<(Option<i64>,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(match next.and_then(|r| r.0) {
+        Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 3_600_000) as u64),
+        None => Duration::from_secs(3600),
+    })
+}
+
 /// Milliseconds since the Unix epoch: the one timestamp format in the database.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -315,6 +315,27 @@ async fn oversized_and_automatic_mail_go_to_the_management_room() {
     assert!(app.secretariat.matching(&app.health, &auto).is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imaps_with_a_private_ca_and_polling_without_idle() {
+    let mut app = TestApp::spawn(Options::default()).await;
+    app.env = vec![
+        ("CONVENE__MAILBOX__TLS".into(), "tls".into()),
+        ("CONVENE__MAILBOX__HOST".into(), "localhost".into()),
+        ("CONVENE__MAILBOX__PORT".into(), support::env("IMAPS_PORT")),
+        ("CONVENE__MAILBOX__CA_FILE".into(), support::env("TLS_CA_FILE")),
+        ("CONVENE__MAILBOX__IDLE".into(), "false".into()),
+        ("CONVENE__MAILBOX__POLL_SECS".into(), "1".into()),
+    ];
+    app.start_ready().await;
+    assert!(app.log().contains("idle=false"), "polling mode expected");
+    app.wait_bot_joined().await;
+    let marker = format!("imaps-{}", unique());
+    let to = app.address.replace('@', "+health@");
+    send_mail("hal@applicant.test", &to, &format!("Over TLS {marker}"), "x", &[]).await;
+    let got = app.secretariat.wait_for(&app.health, &marker, MAIL_WAIT, SETTLE).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+}
+
 #[test]
 fn check_config_names_the_offending_key() {
     let dir = tempfile::tempdir().unwrap();

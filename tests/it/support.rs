@@ -272,6 +272,8 @@ pub struct TestApp {
     pub digital: OwnedRoomId,
     child: Option<Child>,
     pub db_url: String,
+    /// Extra environment for the daemon (e.g. `CONVENE__MAILBOX__IDLE=false`).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Options {
@@ -383,6 +385,7 @@ room = "{digital}"
             digital,
             child: None,
             db_url,
+            env: Vec::new(),
         }
     }
 
@@ -406,6 +409,7 @@ room = "{digital}"
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
+        cmd.envs(self.env.iter().cloned());
         if let Some(fp) = failpoint {
             cmd.env("CONVENE_FAILPOINT", fp);
         }
