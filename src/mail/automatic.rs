@@ -120,8 +120,9 @@ pub fn detect(msg: &Message) -> Option<AutoReason> {
 /// sender. With `None` the message's own `Return-Path` header is consulted.
 pub fn detect_with_sender(msg: &Message, envelope_sender: Option<&str>) -> Option<AutoReason> {
     if let Some(value) = header(msg, "Auto-Submitted") {
+        // "auto-generated (failure); owner=…": the keyword without comment or parameters.
         let value = value
-            .split(';')
+            .split([';', '('])
             .next()
             .unwrap_or_default()
             .trim()

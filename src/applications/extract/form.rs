@@ -80,10 +80,12 @@ impl Form {
             (None, Some(l), Some(n)) => Some(format!("{n} {l}")),
             (None, None, Some(n)) => Some(n.to_string()),
             (Some(only), None, None) | (None, Some(only), None) => Some(only.to_string()),
-            (None, None, None) => self.get(Field::NameLastFirst).map(|v| match v.split_once(',') {
-                Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
-                None => v.to_string(),
-            }),
+            (None, None, None) => self
+                .get(Field::NameLastFirst)
+                .map(|v| match v.split_once(',') {
+                    Some((last, first)) => format!("{} {}", first.trim(), last.trim()),
+                    None => v.to_string(),
+                }),
         };
         combined.and_then(|n| super::source::strip_honorifics(&squash(&n)))
     }
@@ -103,7 +105,10 @@ pub fn field_for_label(raw: &str) -> Option<Field> {
         return Some(*field);
     }
     if key.contains('/') {
-        let parts: Vec<Option<Field>> = key.split('/').map(|p| TABLE.get(p.trim()).copied()).collect();
+        let parts: Vec<Option<Field>> = key
+            .split('/')
+            .map(|p| TABLE.get(p.trim()).copied())
+            .collect();
         let known: Vec<Field> = parts.iter().flatten().copied().collect();
         let names = [Field::Name, Field::FirstName, Field::LastName];
         if known.len() > 1 && known.iter().all(|f| names.contains(f)) {
@@ -112,7 +117,9 @@ pub fn field_for_label(raw: &str) -> Option<Field> {
         return known.first().copied();
     }
     let starts = |words: &[&str]| words.iter().any(|w| key.starts_with(w));
-    if starts(&["why ", "pourquoi", "warum", "perche", "por que", "porque", "waarom", "dlaczego"]) {
+    if starts(&[
+        "why ", "pourquoi", "warum", "perche", "por que", "porque", "waarom", "dlaczego",
+    ]) {
         return Some(Field::Motivation);
     }
     if key.contains("motivation") || key.contains("motivazione") || key.contains("motivacion") {
@@ -132,7 +139,10 @@ fn label_key(raw: &str) -> String {
         .filter(|c| !matches!(c, '*' | '_' | '#' | '•' | '?' | '.'))
         .collect();
     let mut key = squash(&cleaned).replace(" / ", "/");
-    for prefix in ["your ", "the ", "votre ", "ihre ", "ihr ", "il tuo ", "la tua ", "tu ", "su ", "o seu ", "a sua ", "uw ", "jouw ", "twoja ", "twoj "] {
+    for prefix in [
+        "your ", "the ", "votre ", "ihre ", "ihr ", "il tuo ", "la tua ", "tu ", "su ", "o seu ",
+        "a sua ", "uw ", "jouw ", "twoja ", "twoj ",
+    ] {
         if let Some(rest) = key.strip_prefix(prefix) {
             key = rest.to_string();
         }
@@ -168,7 +178,7 @@ pub fn parse(text: &str) -> Form {
             Some((_, values)) => {
                 let empty = values.iter().all(|v| v.is_empty());
                 let bullet = trimmed.starts_with(BULLETS) || is_checkbox(trimmed);
-                (empty || bullet) && !(blank_before && !empty)
+                empty || (bullet && !blank_before)
             }
             None => false,
         };
@@ -210,7 +220,9 @@ fn labelled(line: &str) -> Option<(Field, String)> {
 }
 
 fn finish(form: &mut Form, current: Option<(Field, Vec<String>)>) {
-    let Some((field, values)) = current else { return };
+    let Some((field, values)) = current else {
+        return;
+    };
     if field == Field::Ignore {
         return;
     }
@@ -250,8 +262,14 @@ fn ticked(value: &str) -> String {
     let mut kept = Vec::new();
     for (n, mark) in marks.iter().enumerate() {
         let end = marks.get(n + 1).map_or(value.len(), |next| next.start());
-        let text = value[mark.end()..end].trim().trim_end_matches([',', ';', '|']).trim();
-        let on = mark.as_str().chars().any(|c| matches!(c, 'x' | 'X' | '☒' | '☑' | '■' | '✓' | '✔'));
+        let text = value[mark.end()..end]
+            .trim()
+            .trim_end_matches([',', ';', '|'])
+            .trim();
+        let on = mark
+            .as_str()
+            .chars()
+            .any(|c| matches!(c, 'x' | 'X' | '☒' | '☑' | '■' | '✓' | '✔'));
         if on && !text.is_empty() {
             kept.push(text.to_string());
         }
@@ -289,7 +307,10 @@ mod tests {
         ] {
             assert_eq!(field_for_label(label), Some(field), "{label}");
         }
-        assert_eq!(field_for_label("Our motivation is simple and clear and long indeed"), None);
+        assert_eq!(
+            field_for_label("Our motivation is simple and clear and long indeed"),
+            None
+        );
         assert_eq!(field_for_label("https"), None);
     }
 
@@ -300,7 +321,10 @@ mod tests {
         );
         assert_eq!(form.get(Field::Name), Some("Aino"));
         assert_eq!(form.get(Field::Organisation), Some("Regional Council"));
-        assert_eq!(form.get(Field::Motivation), Some("first second\n\nthird para"));
+        assert_eq!(
+            form.get(Field::Motivation),
+            Some("first second\n\nthird para")
+        );
         assert_eq!(form.get(Field::Group), Some("Digital; Health"));
         assert_eq!(form.leftover, "Intro line.\n\nThank you!");
     }

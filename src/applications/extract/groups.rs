@@ -19,34 +19,74 @@ pub const DEFAULT_ALIASES: &[(&str, &[&str])] = &[
     (
         "digital",
         &[
-            "Digital", "Digitale", "Digitales", "Digitaal", "Numérique", "Transition numérique",
-            "Digitalisation", "Digitalization", "Digitalisierung", "Digitalizzazione",
-            "Digitalización", "Digitalização", "Cyfryzacja", "Cyfryzacji", "Cyfrowa", "Cyfrowej",
+            "Digital",
+            "Digitale",
+            "Digitales",
+            "Digitaal",
+            "Numérique",
+            "Transition numérique",
+            "Digitalisation",
+            "Digitalization",
+            "Digitalisierung",
+            "Digitalizzazione",
+            "Digitalización",
+            "Digitalização",
+            "Cyfryzacja",
+            "Cyfryzacji",
+            "Cyfrowa",
+            "Cyfrowej",
         ],
     ),
     (
         "health",
         &[
-            "Health", "Santé", "Gesundheit", "Salute", "Salud", "Saúde", "Gezondheid", "Zdrowie",
+            "Health",
+            "Santé",
+            "Gesundheit",
+            "Salute",
+            "Salud",
+            "Saúde",
+            "Gezondheid",
+            "Zdrowie",
             "Zdrowia",
         ],
     ),
     (
         "research-innovation",
         &[
-            "Research & Innovation", "Research and Innovation", "Research&Innovation", "R&I",
-            "R & I", "Recherche et innovation", "Recherche & innovation", "Forschung und Innovation",
-            "Forschung & Innovation", "F&I", "Ricerca e innovazione", "Ricerca & innovazione",
-            "Investigación e Innovación", "Investigación y Innovación", "I+D+i",
-            "Investigação e Inovação", "Onderzoek en innovatie", "Badania i innowacje",
-            "Badań i innowacji", "Badania i innowacji",
+            "Research & Innovation",
+            "Research and Innovation",
+            "Research&Innovation",
+            "R&I",
+            "R & I",
+            "Recherche et innovation",
+            "Recherche & innovation",
+            "Forschung und Innovation",
+            "Forschung & Innovation",
+            "F&I",
+            "Ricerca e innovazione",
+            "Ricerca & innovazione",
+            "Investigación e Innovación",
+            "Investigación y Innovación",
+            "I+D+i",
+            "Investigação e Inovação",
+            "Onderzoek en innovatie",
+            "Badania i innowacje",
+            "Badań i innowacji",
+            "Badania i innowacji",
         ],
     ),
     (
         "territorial",
         &[
-            "Territorial", "Territoriale", "Territoriales", "Territoriaal", "Terytorialna",
-            "Terytorialnej", "Territorial cohesion", "Cohésion territoriale",
+            "Territorial",
+            "Territoriale",
+            "Territoriales",
+            "Territoriaal",
+            "Terytorialna",
+            "Terytorialnej",
+            "Territorial cohesion",
+            "Cohésion territoriale",
         ],
     ),
 ];
@@ -56,14 +96,31 @@ const WEAK_ALIASES: &[(&str, &[&str])] = &[
     (
         "research-innovation",
         &[
-            "research", "innovation", "recherche", "forschung", "ricerca", "innovazione",
-            "investigacion", "innovacion", "investigacao", "inovacao", "onderzoek", "innovatie",
-            "badania", "innowacje",
+            "research",
+            "innovation",
+            "recherche",
+            "forschung",
+            "ricerca",
+            "innovazione",
+            "investigacion",
+            "innovacion",
+            "investigacao",
+            "inovacao",
+            "onderzoek",
+            "innovatie",
+            "badania",
+            "innowacje",
         ],
     ),
     (
         "territorial",
-        &["territory", "territoire", "territorium", "territorio", "terytorium"],
+        &[
+            "territory",
+            "territoire",
+            "territorium",
+            "territorio",
+            "terytorium",
+        ],
     ),
 ];
 
@@ -82,10 +139,19 @@ fn aliases(cfg: &ExtractConfig, with_weak: bool) -> Vec<Alias> {
     let mut out = Vec::new();
     for (group, g) in cfg.groups.iter().enumerate() {
         let slug_words = g.slug.replace(['-', '_'], " ");
-        for name in g.names.iter().map(String::as_str).chain([g.slug.as_str(), &slug_words]) {
+        for name in g
+            .names
+            .iter()
+            .map(String::as_str)
+            .chain([g.slug.as_str(), &slug_words])
+        {
             let folded = fold(name.trim());
             if !folded.is_empty() {
-                out.push(Alias { folded, group, weak: false });
+                out.push(Alias {
+                    folded,
+                    group,
+                    weak: false,
+                });
             }
         }
         if with_weak {
@@ -112,7 +178,8 @@ fn mentions(folded: &str, aliases: &[Alias]) -> Vec<(usize, usize, usize)> {
             let end = start + alias.folded.len();
             let before = folded[..start].chars().next_back();
             let after = folded[end..].chars().next();
-            if !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+            if !before.is_some_and(char::is_alphanumeric)
+                && !after.is_some_and(char::is_alphanumeric)
             {
                 found.push((start, end, alias.group, alias.weak));
             }
@@ -162,9 +229,15 @@ pub fn from_prose(folded: &str, cfg: &ExtractConfig) -> Vec<String> {
     let found = mentions(folded, &aliases(cfg, false));
     let near_group_word = |start: usize, end: usize| {
         let before = &folded[floor_boundary(folded, start.saturating_sub(WINDOW))..start];
-        let before = before.rsplit(['\n', '?', '!', ';']).next().unwrap_or_default();
+        let before = before
+            .rsplit(['\n', '?', '!', ';'])
+            .next()
+            .unwrap_or_default();
         let after = &folded[end..floor_boundary(folded, end + WINDOW)];
-        let after = after.split(['\n', '?', '!', ';']).next().unwrap_or_default();
+        let after = after
+            .split(['\n', '?', '!', ';'])
+            .next()
+            .unwrap_or_default();
         GROUP_WORD.is_match(before) || GROUP_WORD.is_match(after)
     };
     let groups = found
@@ -205,18 +278,32 @@ mod tests {
     #[test]
     fn values() {
         let cfg = cfg();
-        assert_eq!(from_value("Digital and Health", &cfg), ["digital", "health"]);
-        assert_eq!(from_value("Investigación e Innovación", &cfg), ["research-innovation"]);
+        assert_eq!(
+            from_value("Digital and Health", &cfg),
+            ["digital", "health"]
+        );
+        assert_eq!(
+            from_value("Investigación e Innovación", &cfg),
+            ["research-innovation"]
+        );
         assert_eq!(from_value("Research", &cfg), ["research-innovation"]);
-        assert_eq!(from_value("Gesundheit, Digitales", &cfg), ["health", "digital"]);
-        assert_eq!(from_value("R&I; Santé; R&I", &cfg), ["research-innovation", "health"]);
+        assert_eq!(
+            from_value("Gesundheit, Digitales", &cfg),
+            ["health", "digital"]
+        );
+        assert_eq!(
+            from_value("R&I; Santé; R&I", &cfg),
+            ["research-innovation", "health"]
+        );
         assert!(from_value("none", &cfg).is_empty());
     }
 
     #[test]
     fn prose_needs_a_group_word() {
         let cfg = cfg();
-        let text = fold("We pilot digital-skills training. We would like to join the Health working group.");
+        let text = fold(
+            "We pilot digital-skills training. We would like to join the Health working group.",
+        );
         assert_eq!(from_prose(&text, &cfg), ["health"]);
         let text = fold("nous souhaitons rejoindre le groupe Numérique");
         assert_eq!(from_prose(&text, &cfg), ["digital"]);

@@ -107,7 +107,11 @@ pub fn detect(text: &str) -> &'static str {
             best = i;
         }
     }
-    if scores[best] == 0 { "en" } else { LANGUAGES[best] }
+    if scores[best] == 0 {
+        "en"
+    } else {
+        LANGUAGES[best]
+    }
 }
 
 #[cfg(test)]
@@ -117,14 +121,38 @@ mod tests {
     #[test]
     fn eight_languages() {
         for (text, lang) in [
-            ("I would like to join the Health working group as a member.", "en"),
-            ("Nous souhaitons rejoindre le groupe Numérique en tant que membre.", "fr"),
-            ("Wir möchten uns für die Arbeitsgruppe Gesundheit bewerben.", "de"),
-            ("Vorremmo partecipare al gruppo di lavoro Salute come membro.", "it"),
-            ("Nos gustaría participar en el grupo de trabajo de Salud como miembro.", "es"),
-            ("Gostaríamos de participar no grupo de trabalho Saúde como membro.", "pt"),
-            ("Wij willen graag deelnemen aan de werkgroep Gezondheid als lid.", "nl"),
-            ("Chcielibyśmy dołączyć do grupy roboczej Zdrowie jako członek.", "pl"),
+            (
+                "I would like to join the Health working group as a member.",
+                "en",
+            ),
+            (
+                "Nous souhaitons rejoindre le groupe Numérique en tant que membre.",
+                "fr",
+            ),
+            (
+                "Wir möchten uns für die Arbeitsgruppe Gesundheit bewerben.",
+                "de",
+            ),
+            (
+                "Vorremmo partecipare al gruppo di lavoro Salute come membro.",
+                "it",
+            ),
+            (
+                "Nos gustaría participar en el grupo de trabajo de Salud como miembro.",
+                "es",
+            ),
+            (
+                "Gostaríamos de participar no grupo de trabalho Saúde como membro.",
+                "pt",
+            ),
+            (
+                "Wij willen graag deelnemen aan de werkgroep Gezondheid als lid.",
+                "nl",
+            ),
+            (
+                "Chcielibyśmy dołączyć do grupy roboczej Zdrowie jako członek.",
+                "pl",
+            ),
             ("Estimados señores: Nombre: Lucía Fernández", "es"),
         ] {
             assert_eq!(detect(text), lang, "{text}");

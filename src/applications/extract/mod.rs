@@ -1,33 +1,51 @@
 //! Reads an inbound mail and, when it is an expression of interest (EoI), extracts the
 //! application record the secretariat reviews. Pure functions: no I/O, no clock, no state.
 //!
-//! Pipeline: automatic mail is recognised first ([`crate::mail::automatic`]) and only described.
-//! Then the applicant's own text is found: the forwarded mail when the message forwards an
-//! application ([`source`]), minus quoted earlier mail, greeting and signature ([`split`]).
-//! That text is read as a labelled form ([`form`]) and as prose ([`prose`]), and the values are
-//! normalised to fixed vocabularies ([`normalise`], [`country`], [`groups`], [`language`]).
+//! Layout, in pipeline order:
+//! - automatic mail is recognised first ([`crate::mail::automatic`]) and only described;
+//! - `source`: body text (HTML converted by `html`), sender, attachments, and the forwarded
+//!   mail when the message forwards an application (attached `message/rfc822` or inline block);
+//! - `split`: the applicant's new text, without quoted earlier mail, greeting and signature;
+//! - `reading`: decides whose text is read and assembles the record from
+//! - `form` (labelled fields, vocabulary in `labels`) and `prose` (free text), normalised by
+//!   `normalise` (stakeholder type, role, partnership), `country`, `groups` and `language`;
+//!   `text` holds the accent folding all matching relies on.
 //!
 //! Classification: a mail is an EoI when its new text has at least two labelled application
-//! fields, or a sentence stating the intent to join/apply, or an application subject
-//! ("Expression of interest", "Candidature", "Bewerbung", …) on a first mail that asks no
-//! question. A reply with such a subject is an EoI only when it carries a field or says it
-//! corrects something. Everything else is correspondence.
+//! fields, or a sentence stating the intent to join/apply (first person, a verb of applying,
+//! a target such as a group, role or call; not a question, not about a meeting, not negated),
+//! or an application subject ("Expression of interest", "Candidature", "Bewerbung", …) on a
+//! first mail that asks no question. A reply with such a subject is an EoI only when it
+//! carries a field or says it corrects something. Everything else is correspondence.
 //!
 //! Choices the secretariat should know:
-//! - Only for an EoI are the application fields filled; correspondence and automatic mail get
-//!   language, sender, subject, message id and attachments.
+//! - Only an EoI gets the application fields; correspondence and automatic mail get language,
+//!   sender name and address, subject, message id and attachments.
 //! - Labelled values win over prose; prose wins over the signature, which is consulted only
-//!   for the organisation (a line naming an organisation) and the country.
+//!   for the organisation (a line that names one, job titles and contact lines skipped) and
+//!   the country. The country is never guessed from the e-mail domain (see `country`).
+//! - Forwards: the forwarded sender is the applicant and `forwarded_by` the forwarder, unless
+//!   the forwarder's own note is itself a form (two fields or more) or the forwarded mail is
+//!   not an application, in which case the mail is read as the forwarder's own.
 //! - A reply that corrects an application (`is_correction`) is read from its new text only:
-//!   fields it does not repeat are absent and listed in `missing`; the store merges.
-//! - When no "Motivation:" is given, the applicant's remaining prose is the motivation if it
-//!   is at least [`MIN_MOTIVATION`] characters long. A document attached (PDF, Word, ODT)
-//!   stands in for a motivation letter: motivation is then not reported missing.
+//!   fields it does not repeat are absent and listed in `missing`, and its prose is not taken
+//!   as motivation; the store merges it into the earlier record.
+//! - Without a "Motivation:" field, the applicant's remaining prose (minus "please find
+//!   attached" sentences and contact details) is the motivation if it is at least
+//!   [`MIN_MOTIVATION`] characters long. An attached document (PDF, Word, ODT, RTF) stands in
+//!   for a motivation letter: motivation is then never reported missing, and a motivation that
+//!   only points at the attachment is dropped.
 //! - Partnership EoIs need no group and no role.
-//! - The country is never guessed from the e-mail domain (see [`country`]).
+//! - Names lose honorifics ("Dr.", "Mag.", "Herr"), "Surname, Given" becomes "Given Surname";
+//!   e-mail addresses are lower-cased; our own addresses are never the applicant's.
+//! - Role: in a field, leader beats expert beats member ("member, willing to co-lead" is a
+//!   leader candidacy); negated words are ignored ("membro (non esperta)"). In prose, the
+//!   first role mentioned.
+//! - Serialised kinds are `"eoi"`, `"correspondence"` and `{"automatic": {"reason": …}}`.
 
 mod country;
 mod form;
+mod forward;
 mod groups;
 mod html;
 mod labels;
@@ -78,7 +96,10 @@ impl ExtractConfig {
                 }
             }
         }
-        ExtractConfig { groups, own_addresses: Vec::new() }
+        ExtractConfig {
+            groups,
+            own_addresses: Vec::new(),
+        }
     }
 }
 
@@ -198,7 +219,9 @@ pub fn parse_eml(raw: &[u8], cfg: &ExtractConfig) -> anyhow::Result<Application>
 pub fn extract(msg: &Message, cfg: &ExtractConfig) -> Application {
     let outer = reading::View::outer(msg, cfg);
     if let Some(reason) = automatic::detect(msg) {
-        let mut app = outer.describe(MailKind::Automatic { reason: reason.to_string() });
+        let mut app = outer.describe(MailKind::Automatic {
+            reason: reason.to_string(),
+        });
         app.attachments = source::attachments(msg, None);
         return app;
     }
@@ -207,7 +230,12 @@ pub fn extract(msg: &Message, cfg: &ExtractConfig) -> Application {
     app.attachments = source::attachments(msg, view.skip_part);
     if app.kind == MailKind::Eoi {
         // "Our motivation is in the attached letter": the letter is the motivation.
-        if has_document(&app) && app.motivation.as_deref().is_some_and(prose::points_to_attachment) {
+        if has_document(&app)
+            && app
+                .motivation
+                .as_deref()
+                .is_some_and(prose::points_to_attachment)
+        {
             app.motivation = None;
         }
         app.missing = missing(&app);
@@ -262,9 +290,13 @@ mod tests {
 
     #[test]
     fn serde_names() {
-        let json = serde_json::to_string(&(StakeholderType::PublicAuthority, Role::Expert)).unwrap();
+        let json =
+            serde_json::to_string(&(StakeholderType::PublicAuthority, Role::Expert)).unwrap();
         assert_eq!(json, r#"["public_authority","expert"]"#);
         let kind = MailKind::Automatic { reason: "x".into() };
-        assert_eq!(serde_json::to_string(&kind).unwrap(), r#"{"automatic":{"reason":"x"}}"#);
+        assert_eq!(
+            serde_json::to_string(&kind).unwrap(),
+            r#"{"automatic":{"reason":"x"}}"#
+        );
     }
 }

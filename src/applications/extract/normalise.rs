@@ -193,8 +193,14 @@ mod tests {
             ("Regional public authority", PublicAuthority),
             ("Regional Council of Kainuu", PublicAuthority),
             ("Ministry of Research", PublicAuthority),
-            ("Pan-European organisation for regions", RegionalOrganisation),
-            ("Association of European Border Regions", RegionalOrganisation),
+            (
+                "Pan-European organisation for regions",
+                RegionalOrganisation,
+            ),
+            (
+                "Association of European Border Regions",
+                RegionalOrganisation,
+            ),
             ("University", ResearchAcademia),
             ("Think tank (non-profit)", ResearchAcademia),
             ("Clúster / organización intermediaria", NetworkCluster),
@@ -216,10 +222,19 @@ mod tests {
             assert_eq!(stakeholder(&fold(value)), Some(expected), "{value}");
         }
         assert_eq!(stakeholder(&fold("Zdravé Město")), None);
-        assert_eq!(stakeholder_head("netzwerk aus landkreisen"), Some(NetworkCluster));
-        assert_eq!(stakeholder_head("a non-profit think tank"), Some(ResearchAcademia));
+        assert_eq!(
+            stakeholder_head("netzwerk aus landkreisen"),
+            Some(NetworkCluster)
+        );
+        assert_eq!(
+            stakeholder_head("a non-profit think tank"),
+            Some(ResearchAcademia)
+        );
         assert_eq!(stakeholder_head("a non-profit"), Some(CivilSociety));
-        assert_eq!(stakeholder_head("ein verband von regionen"), Some(RegionalOrganisation));
+        assert_eq!(
+            stakeholder_head("ein verband von regionen"),
+            Some(RegionalOrganisation)
+        );
         assert_eq!(stakeholder(&fold("European Union funding")), None);
     }
 
@@ -239,16 +254,25 @@ mod tests {
             assert_eq!(role(&fold(value)), Some(expected), "{value}");
         }
         assert_eq!(role(&fold("Head of Unit")), None);
-        assert_eq!(role(&fold("Membro del gruppo centrale (non esperta esterna)")), Some(Role::Member));
+        assert_eq!(
+            role(&fold("Membro del gruppo centrale (non esperta esterna)")),
+            Some(Role::Member)
+        );
         assert_eq!(role(&fold("Expert rather than leader")), Some(Role::Expert));
         assert_eq!(role(&fold("Responsable de proyectos")), None);
     }
 
     #[test]
     fn partnerships() {
-        assert_eq!(partnership("a single region partnership"), Some("single_region"));
+        assert_eq!(
+            partnership("a single region partnership"),
+            Some("single_region")
+        );
         assert_eq!(partnership("une macro-region alpine"), Some("macro_region"));
-        assert_eq!(partnership("ein netzwerk von regionen"), Some("network_of_regions"));
+        assert_eq!(
+            partnership("ein netzwerk von regionen"),
+            Some("network_of_regions")
+        );
         assert_eq!(partnership("nothing"), None);
         assert!(mentions_partnership("regional skills partnership"));
     }

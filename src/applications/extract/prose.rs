@@ -21,23 +21,33 @@ fn re(pattern: &str) -> Regex {
 }
 
 static FIRST_PERSON: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(i|i'm|i'd|we|we're|we'd|my|our|us|je|j'|nous|ma|mon|notre|nos|ich|wir|mein|meine|unser|unsere|uns|io|noi|vorrei|vorremmo|desidero|desideriamo|mi|ci|mio|mia|nostro|nostra|siamo|sono|yo|nosotros|nos|me|quisiera|quisieramos|deseo|deseamos|nuestro|nuestra|eu|gostaria|gostariamos|desejo|desejamos|meu|minha|nosso|nossa|venho|vimos|ik|wij|mijn|onze|ons|ja|chcialbym|chcialabym|chcielibysmy|chcemy|chce|moj|moja|nasz|nasza|nasze|zglaszam|zglaszamy|wyrazam|wyrazamy)\b")
+    re(
+        r"\b(i|i'm|i'd|we|we're|we'd|my|our|us|je|j'|nous|ma|mon|notre|nos|ich|wir|mein|meine|unser|unsere|uns|io|noi|vorrei|vorremmo|desidero|desideriamo|mi|ci|mio|mia|nostro|nostra|siamo|sono|yo|nosotros|nos|me|quisiera|quisieramos|deseo|deseamos|nuestro|nuestra|eu|gostaria|gostariamos|desejo|desejamos|meu|minha|nosso|nossa|venho|vimos|ik|wij|mijn|onze|ons|ja|chcialbym|chcialabym|chcielibysmy|chcemy|chce|moj|moja|nasz|nasza|nasze|zglaszam|zglaszamy|wyrazam|wyrazamy)\b",
+    )
 });
 
 static INTENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(join|joining|apply|applying|submit|submitting|express|expressing|become|becoming|take part|be considered|nominate|put forward|interest|interested|candida\w*|particip\w*|postuler|rejoindre|adherer|soumettre|soumets|exprimer|manifester|faire partie|integrer|devenir|presenter|poser|bewerb\w*|teilnehmen|mitwirken|mitarbeiten|beitreten|anschliessen|mitmachen|einreichen|interes\w*|mitglied werden|aderire|entrare|far parte|presentare|manifestare|esprimere|manifestazione|diventare|unirme|unirnos|formar parte|incorporarnos|presentar|solicitar|solicitud|manifestacion|expresar|integrar|aderir|fazer parte|apresentar|manifestacao|tornar|deelnemen|deel te nemen|aansluiten|aan te sluiten|aanmelden|aanmelding|lid worden|lid te worden|kandidaat|kandidatuur|solliciteren|indienen|deel uitmaken|dolaczyc|dolaczenia|przystapic|uczestniczyc|udzial|zglosic|zglaszam|zglaszamy|zgloszenie|wyrazic|wyrazam|wyrazamy|kandydowac|kandydatur\w*|zostac)\b")
+    re(
+        r"\b(join|joining|apply|applying|submit|submitting|express|expressing|become|becoming|take part|be considered|nominate|put forward|interest|interested|candida\w*|particip\w*|postuler|rejoindre|adherer|soumettre|soumets|exprimer|manifester|faire partie|integrer|devenir|presenter|poser|bewerb\w*|teilnehmen|mitwirken|mitarbeiten|beitreten|anschliessen|mitmachen|einreichen|interes\w*|mitglied werden|aderire|entrare|far parte|presentare|manifestare|esprimere|manifestazione|diventare|unirme|unirnos|formar parte|incorporarnos|presentar|solicitar|solicitud|manifestacion|expresar|integrar|aderir|fazer parte|apresentar|manifestacao|tornar|deelnemen|deel te nemen|aansluiten|aan te sluiten|aanmelden|aanmelding|lid worden|lid te worden|kandidaat|kandidatuur|solliciteren|indienen|deel uitmaken|dolaczyc|dolaczenia|przystapic|uczestniczyc|udzial|zglosic|zglaszam|zglaszamy|zgloszenie|wyrazic|wyrazam|wyrazamy|kandydowac|kandydatur\w*|zostac)\b",
+    )
 });
 
 static TARGET: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(groups?|groupes?|gruppen?|arbeitsgruppen?|gruppi|gruppo|grupos?|werkgroep\w*|groep\w*|grup[aeyi]|grupie|member\w*|membre\w*|mitglied\w*|membr[oi]|miembros?|membros|lid|leden|czlon\w*|expert\w*|espert\w*|perit[oa]|ekspert\w*|leader\w*|co-?lead|core team|noyau|kernteam|partnership|partenariat|partnerschaft|partenariato|partenariado|parceria|partnerschap|partnerstw\w*|call for|appel a|aufruf|bando|invito|convocatoria|convite|oproep|nabor\w*|expression of interest|application|candidature|candidatura|bewerbung|solicitud|aanmelding|kandidatuur|zgloszeni\w*)\b")
+    re(
+        r"\b(groups?|groupes?|gruppen?|arbeitsgruppen?|gruppi|gruppo|grupos?|werkgroep\w*|groep\w*|grup[aeyi]|grupie|member\w*|membre\w*|mitglied\w*|membr[oi]|miembros?|membros|lid|leden|czlon\w*|expert\w*|espert\w*|perit[oa]|ekspert\w*|leader\w*|co-?lead|core team|noyau|kernteam|partnership|partenariat|partnerschaft|partenariato|partenariado|parceria|partnerschap|partnerstw\w*|call for|appel a|aufruf|bando|invito|convocatoria|convite|oproep|nabor\w*|expression of interest|application|candidature|candidatura|bewerbung|solicitud|aanmelding|kandidatuur|zgloszeni\w*)\b",
+    )
 });
 
 static MEETING: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(meetings?|reunions?|sitzung\w*|treffen|riunion\w*|reuni\w*|vergadering\w*|spotkani\w*|webinars?|webinaire|events?|evenements?|veranstaltung\w*|eventos?|wydarzeni\w*|agenda|ordre du jour|tagesordnung|zoom|teams)\b")
+    re(
+        r"\b(meetings?|reunions?|sitzung\w*|treffen|riunion\w*|reuni\w*|vergadering\w*|spotkani\w*|webinars?|webinaire|events?|evenements?|veranstaltung\w*|eventos?|wydarzeni\w*|agenda|ordre du jour|tagesordnung|zoom|teams)\b",
+    )
 });
 
 static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(not|cannot|can't|unable|won't|no longer|nicht|kein\w*|niet|geen|nie)\b|\bne\b.{0,25}\bpas\b|\bn'.{0,25}\bpas\b|\bnon\s|\bno\s+(podemos|puedo|vamos|queremos|podremos)|\bnao\s")
+    re(
+        r"\b(not|cannot|can't|unable|won't|no longer|nicht|kein\w*|niet|geen|nie)\b|\bne\b.{0,25}\bpas\b|\bn'.{0,25}\bpas\b|\bnon\s|\bno\s+(podemos|puedo|vamos|queremos|podremos)|\bnao\s",
+    )
 });
 
 /// Sentences of `text` (line wraps undone), each with whether it is a question.
@@ -61,7 +71,10 @@ pub fn sentences(text: &str) -> Vec<(String, bool)> {
         }
         let rest: String = chars[start.min(chars.len())..].iter().collect();
         if !rest.trim().is_empty() {
-            out.push((rest.trim().to_string(), rest.contains('?') || rest.contains('¿')));
+            out.push((
+                rest.trim().to_string(),
+                rest.contains('?') || rest.contains('¿'),
+            ));
         }
     }
     out
@@ -89,11 +102,15 @@ pub fn has_question(text: &str) -> bool {
 }
 
 static ROLE_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:as|als|en tant que|en tant qu|comme|come|in qualita di|como|en calidad de|na qualidade de|jako|in de rol van|the role of|role of|le role de|die rolle (?:als|einer|eines)|il ruolo di|el papel de|el rol de|o papel de|a funcao de|de rol van|w roli)[\s']+(?:(?:an?|un|une|ein|eine|einer|einem|eines|uno|una|um|uma|een|the|le|la|il|o|el|der|die|des)\s+)?(?:[\w'-]+\s+){0,2}?((?:co-?)?(?:lead|leader|leaders|chair|expert\w*|espert[oai]|expert[oa]|perit[oa]|ekspert\w*|members?|membres?|mitglied(?:er)?|membr[oi]|miembros?|membros|lid|leden|czlon\w*|pilote|copilote|leiter(?:in)?|capofila|lider\w*|trekker|voorzitter|deskundige|sachverstandige\w*|specialist))\b")
+    re(
+        r"\b(?:as|als|en tant que|en tant qu|comme|come|in qualita di|como|en calidad de|na qualidade de|jako|in de rol van|the role of|role of|le role de|die rolle (?:als|einer|eines)|il ruolo di|el papel de|el rol de|o papel de|a funcao de|de rol van|w roli)[\s']+(?:(?:an?|un|une|ein|eine|einer|einem|eines|uno|una|um|uma|een|the|le|la|il|o|el|der|die|des)\s+)?(?:[\w'-]+\s+){0,2}?((?:co-?)?(?:lead|leader|leaders|chair|expert\w*|espert[oai]|expert[oa]|perit[oa]|ekspert\w*|members?|membres?|mitglied(?:er)?|membr[oi]|miembros?|membros|lid|leden|czlon\w*|pilote|copilote|leiter(?:in)?|capofila|lider\w*|trekker|voorzitter|deskundige|sachverstandige\w*|specialist))\b",
+    )
 });
 
 static LEAD_VERB: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(to (?:co-?)?lead|(?:co-?)?lead(?:ing)? the (?:working )?group|leadership role|(?:co-?)?piloter|co-?animer|(?:co-?)?leiten|die leitung|(?:co-?)?coordinare|liderar|coliderar|co-liderar|wspolprowadzic)\b")
+    re(
+        r"\b(to (?:co-?)?lead|(?:co-?)?lead(?:ing)? the (?:working )?group|leadership role|(?:co-?)?piloter|co-?animer|(?:co-?)?leiten|die leitung|(?:co-?)?coordinare|liderar|coliderar|co-liderar|wspolprowadzic)\b",
+    )
 });
 
 /// The role sought, from the earliest role mention in running text (folded).
@@ -139,8 +156,11 @@ static REGION_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-static REGION_AFTER: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"{ORG_NAME}\s+(?:[Rr]egion|[Pp]rovince|[Cc]ounty)\b")));
+static REGION_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"{ORG_NAME}\s+(?:[Rr]egion|[Pp]rovince|[Cc]ounty)\b"
+    ))
+});
 
 const NOT_REGIONS: [&str; 8] = ["European", "The", "Our", "This", "Each", "Every", "My", "A"];
 
@@ -171,11 +191,17 @@ fn end_of_name(matched: &str) -> &str {
     let name = matched[..end].trim_end_matches(['-', '\'', ' ']).trim();
     let last = name.rsplit(' ').next().unwrap_or_default();
     let abbreviation = last.trim_end_matches('.').contains('.') || last.chars().count() <= 4;
-    if abbreviation { name } else { name.trim_end_matches('.') }
+    if abbreviation {
+        name
+    } else {
+        name.trim_end_matches('.')
+    }
 }
 
 static SELF_DESCRIPTION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(we are|i am|i'm|we're|is an?|are an?|nous sommes|je suis|est une?|wir sind|ich bin|ist eine?|siamo|sono|e un|e una|somos|soy|es una?|sou|e uma?|wij zijn|we zijn|ik ben|is een|jestesmy|jestem|jest|on behalf of|representing|au nom de|im namen|w imieniu)\b\s*|, (an?|une?|eine?|uno|una|um|uma|een) ")
+    re(
+        r"\b(we are|i am|i'm|we're|is an?|are an?|nous sommes|je suis|est une?|wir sind|ich bin|ist eine?|siamo|sono|e un|e una|somos|soy|es una?|sou|e uma?|wij zijn|we zijn|ik ben|is een|jestesmy|jestem|jest|on behalf of|representing|au nom de|im namen|w imieniu)\b\s*|, (an?|une?|eine?|uno|una|um|uma|een) ",
+    )
 });
 
 /// The stakeholder type implied by how the writer describes themselves: the noun phrase
@@ -184,7 +210,10 @@ pub fn stakeholder(text: &str) -> Option<StakeholderType> {
     let folded = fold(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     SELF_DESCRIPTION.find_iter(&folded).find_map(|m| {
         let rest = &folded[m.end()..];
-        let phrase = rest.split(['.', ',', ';', '(', ')', ':', '!', '?']).next().unwrap_or_default();
+        let phrase = rest
+            .split(['.', ',', ';', '(', ')', ':', '!', '?'])
+            .next()
+            .unwrap_or_default();
         let phrase: Vec<&str> = phrase.split_whitespace().take(6).collect();
         normalise::stakeholder_head(&phrase.join(" "))
     })
@@ -203,7 +232,9 @@ pub fn matrix_id(text: &str) -> Option<String> {
 }
 
 static POINTS_TO_ATTACHMENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(motivation|motivazione|motivacion|motivacao|motivatie|motywacj\w*|beweggrunde|begrundung)[^.]{0,60}\b(attach\w*|enclosed|joint|jointe|anbei|anhang|allegat\w*|adjunt\w*|anexo|bijlage|zalacz\w*)|^(see|voir|siehe|vedi|ver|veja|zie|patrz)\b.{0,30}\b(attach\w*|enclosed|joint\w*|anhang|anlage|allegat\w*|adjunt\w*|anexo|bijlage|zalacz\w*)")
+    re(
+        r"(motivation|motivazione|motivacion|motivacao|motivatie|motywacj\w*|beweggrunde|begrundung)[^.]{0,60}\b(attach\w*|enclosed|joint|jointe|anbei|anhang|allegat\w*|adjunt\w*|anexo|bijlage|zalacz\w*)|^(see|voir|siehe|vedi|ver|veja|zie|patrz)\b.{0,30}\b(attach\w*|enclosed|joint\w*|anhang|anlage|allegat\w*|adjunt\w*|anexo|bijlage|zalacz\w*)",
+    )
 });
 
 /// Whether a motivation only says that the motivation is in an attachment ("our motivation is
@@ -213,7 +244,9 @@ pub fn points_to_attachment(text: &str) -> bool {
 }
 
 static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(correct\w*|rectif\w*|korrektur\w*|korrigier\w*|berichtig\w*|correzion\w*|corregg\w*|correccion\w*|corregir|correcao|corrigir|correctie|corrigeren|verbeter\w*|poprawk\w*|poprawi\w*|sprostowani\w*|instead of|au lieu de|statt|anstatt|invece di|en lugar de|en vez de|em vez de|in plaats van|zamiast|update\w*|mise a jour|aktualisier\w*|aggiorn\w*|actualiz\w*|atualiz\w*|bijgewerkt|aktualizac\w*|mistake|erreur|fehler|errore|error|erro|fout|blad)\b")
+    re(
+        r"\b(correct\w*|rectif\w*|korrektur\w*|korrigier\w*|berichtig\w*|correzion\w*|corregg\w*|correccion\w*|corregir|correcao|corrigir|correctie|corrigeren|verbeter\w*|poprawk\w*|poprawi\w*|sprostowani\w*|instead of|au lieu de|statt|anstatt|invece di|en lugar de|en vez de|em vez de|in plaats van|zamiast|update\w*|mise a jour|aktualisier\w*|aggiorn\w*|actualiz\w*|atualiz\w*|bijgewerkt|aktualizac\w*|mistake|erreur|fehler|errore|error|erro|fout|blad)\b",
+    )
 });
 
 /// Whether the text says it corrects or updates something.
@@ -222,7 +255,9 @@ pub fn mentions_correction(folded: &str) -> bool {
 }
 
 static EOI_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"expressions? of interest|\beoi\b|application|\bapply|candidature|candidacy|candidatura|bewerbung|interessenbekundung|manifestazione di interesse|manifestacion de interes|manifestacao de interesse|manifestation d'interet|solicitud|aanmelding|belangstelling|kandidatuur|zgloszenie|kandydatura|interest in|membership|call for (members|experts|expressions)|skills partnership|partenariat|partnerschaft|adhesion|deelname|uczestnictwo")
+    re(
+        r"expressions? of interest|\beoi\b|application|\bapply|candidature|candidacy|candidatura|bewerbung|interessenbekundung|manifestazione di interesse|manifestacion de interes|manifestacao de interesse|manifestation d'interet|solicitud|aanmelding|belangstelling|kandidatuur|zgloszenie|kandydatura|interest in|membership|call for (members|experts|expressions)|skills partnership|partenariat|partnerschaft|adhesion|deelname|uczestnictwo",
+    )
 });
 
 /// Whether a subject (folded, prefixes removed) announces an application.
@@ -231,7 +266,9 @@ pub fn subject_is_eoi(folded: &str) -> bool {
 }
 
 static SUBJECT_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)^\s*(re|aw|sv|odp|antw|rif|r|res|fwd?|fw|tr|wg|i|rv|enc|doorst|pd)\s*(?:\[\d+\])?\s*:\s*")
+    re(
+        r"(?i)^\s*(re|aw|sv|odp|antw|rif|r|res|fwd?|fw|tr|wg|i|rv|enc|doorst|pd)\s*(?:\[\d+\])?\s*:\s*",
+    )
 });
 
 /// The subject's reply/forward prefixes: (is a reply, is a forward, rest of the subject).
@@ -269,12 +306,27 @@ mod tests {
     #[test]
     fn intent() {
         let cfg = cfg();
-        assert!(has_intent("I would like to join the Health working group as a member.", &cfg));
-        assert!(has_intent("Wir möchten uns für die Arbeitsgruppe Gesundheit bewerben.", &cfg));
-        assert!(has_intent("Chcielibyśmy dołączyć do grupy roboczej ds. zdrowia.", &cfg));
-        assert!(!has_intent("We will join the online meeting of the Health group.", &cfg));
+        assert!(has_intent(
+            "I would like to join the Health working group as a member.",
+            &cfg
+        ));
+        assert!(has_intent(
+            "Wir möchten uns für die Arbeitsgruppe Gesundheit bewerben.",
+            &cfg
+        ));
+        assert!(has_intent(
+            "Chcielibyśmy dołączyć do grupy roboczej ds. zdrowia.",
+            &cfg
+        ));
+        assert!(!has_intent(
+            "We will join the online meeting of the Health group.",
+            &cfg
+        ));
         assert!(!has_intent("Can I still apply to the Health group?", &cfg));
-        assert!(!has_intent("Unfortunately we cannot join the Health group.", &cfg));
+        assert!(!has_intent(
+            "Unfortunately we cannot join the Health group.",
+            &cfg
+        ));
     }
 
     #[test]
@@ -285,17 +337,29 @@ mod tests {
         assert_eq!(region(text).as_deref(), Some("South Moravian"));
         assert_eq!(stakeholder(text), Some(StakeholderType::CivilSociety));
         assert_eq!(role(&fold(text)), Some(Role::Member));
-        assert_eq!(role("nous souhaitons y participer en tant qu'expert"), Some(Role::Expert));
-        assert_eq!(role("we would be happy to co-lead the group"), Some(Role::Leader));
+        assert_eq!(
+            role("nous souhaitons y participer en tant qu'expert"),
+            Some(Role::Expert)
+        );
+        assert_eq!(
+            role("we would be happy to co-lead the group"),
+            Some(Role::Leader)
+        );
         assert_eq!(region("the Région Occitanie").as_deref(), Some("Occitanie"));
     }
 
     #[test]
     fn matrix_and_subjects() {
-        assert_eq!(matrix_id("Matrix: @aino:matrix.org.").as_deref(), Some("@aino:matrix.org"));
+        assert_eq!(
+            matrix_id("Matrix: @aino:matrix.org.").as_deref(),
+            Some("@aino:matrix.org")
+        );
         assert_eq!(matrix_id("mail aino@matrix.org"), None);
         assert_eq!(subject_prefixes("RE: AW: x"), (true, false, "x"));
-        assert_eq!(subject_prefixes("WG: Bewerbung"), (false, true, "Bewerbung"));
+        assert_eq!(
+            subject_prefixes("WG: Bewerbung"),
+            (false, true, "Bewerbung")
+        );
         assert!(subject_is_eoi("manifestacion de interes - grupo"));
     }
 }

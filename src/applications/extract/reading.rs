@@ -1,7 +1,14 @@
 //! One reading of a mail: whose text it is (the sender's, or a forwarded applicant's), how it
 //! splits into fields and prose, whether it is an application, and the record it yields.
 
+use std::cell::OnceCell;
+use std::sync::LazyLock;
+
+use mail_parser::Message;
+use regex::Regex;
+
 use super::form::{self, Field, Form};
+use super::forward;
 use super::source::{self, Person};
 use super::split::{self, Split};
 use super::text::{clean_value, fold};
@@ -9,10 +16,6 @@ use super::{
     Application, ExtractConfig, MIN_MOTIVATION, MailKind, StakeholderType, country, groups,
     language, normalise, prose,
 };
-use std::sync::LazyLock;
-
-use mail_parser::Message;
-use regex::Regex;
 
 /// The text read as the applicant's, with who wrote it.
 pub struct View {
@@ -25,6 +28,8 @@ pub struct View {
     forward: bool,
     /// The attached message read as the application, left out of the attachment list.
     pub skip_part: Option<u32>,
+    /// The text cut up, computed once.
+    reading: OnceCell<Reading>,
 }
 
 /// The text of a view cut into new text, signature, fields and leftover prose.
@@ -67,16 +72,19 @@ impl View {
             forwarded_by: None,
             forward: false,
             skip_part: None,
+            reading: OnceCell::new(),
         }
     }
 
     /// The view to read: a forwarded application if the mail forwards one and its sender's
     /// own words are not themselves an application, else the mail itself.
     pub fn applicant(msg: &Message, cfg: &ExtractConfig, outer: View) -> View {
-        let outer_reading = Reading::of(&outer);
-        let own_sender = outer.sender.email.as_deref().is_some_and(|e| {
-            cfg.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(e))
-        });
+        let outer_reading = outer.reading();
+        let own_sender = outer
+            .sender
+            .email
+            .as_deref()
+            .is_some_and(|e| cfg.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(e)));
         // A forwarder's note may itself sound like an application ("anbei eine Bewerbung"):
         // only a note that is a form of its own keeps the mail from being read as a forward.
         if outer_reading.form.application_fields() >= 2 && !own_sender {
@@ -97,9 +105,10 @@ impl View {
                 forwarded_by: None,
                 forward: true,
                 skip_part: Some(id),
+                reading: OnceCell::new(),
             })
         } else {
-            source::inline_forward(&outer.text, is_forward).map(|fwd| View {
+            forward::inline_forward(&outer.text, is_forward).map(|fwd| View {
                 text: fwd.body,
                 html_alt: None,
                 sender: fwd.sender,
@@ -107,10 +116,11 @@ impl View {
                 forwarded_by: None,
                 forward: true,
                 skip_part: None,
+                reading: OnceCell::new(),
             })
         };
         match candidate {
-            Some(mut view) if view.is_eoi(&Reading::of(&view), cfg) => {
+            Some(mut view) if view.is_eoi(view.reading(), cfg) => {
                 if view.sender.email != forwarder {
                     view.forwarded_by = forwarder;
                 }
@@ -137,18 +147,25 @@ impl View {
         }
     }
 
+    fn reading(&self) -> &Reading {
+        self.reading.get_or_init(|| Reading::of(self))
+    }
+
     fn language(&self, reading: &Reading) -> String {
-        let subject = self.subject.as_deref().map(|s| prose::subject_prefixes(s).2);
+        let subject = self
+            .subject
+            .as_deref()
+            .map(|s| prose::subject_prefixes(s).2);
         let sample = format!("{}\n{}", subject.unwrap_or_default(), reading.split.body);
         language::detect(&sample).to_string()
     }
 
     /// A record with only what every mail has.
     pub fn describe(&self, kind: MailKind) -> Application {
-        let reading = Reading::of(self);
+        let reading = self.reading();
         Application {
             kind,
-            language: self.language(&reading),
+            language: self.language(reading),
             name: self.sender.name.clone(),
             email: self.sender.email.clone(),
             organisation: None,
@@ -171,8 +188,8 @@ impl View {
 
     /// Classifies the view and, for an application, reads every field.
     pub fn read(&self, cfg: &ExtractConfig) -> Application {
-        let reading = Reading::of(self);
-        if !self.is_eoi(&reading, cfg) {
+        let reading = self.reading();
+        if !self.is_eoi(reading, cfg) {
             return self.describe(MailKind::Correspondence);
         }
         let mut app = self.describe(MailKind::Eoi);
@@ -180,7 +197,10 @@ impl View {
         let body = reading.split.body.as_str();
         let folded_body = fold(body);
         let signature = reading.split.signature.as_str();
-        let subject = self.subject.as_deref().map(|s| prose::subject_prefixes(s).2);
+        let subject = self
+            .subject
+            .as_deref()
+            .map(|s| prose::subject_prefixes(s).2);
 
         app.name = form.person_name().or_else(|| self.sender.name.clone());
         let own = |e: &String| cfg.own_addresses.iter().any(|o| o.eq_ignore_ascii_case(e));
@@ -197,7 +217,9 @@ impl View {
             .or_else(|| signature_organisation(signature, app.name.as_deref()));
 
         app.stakeholder_type = match form.get(Field::StakeholderType) {
-            Some(value) => Some(normalise::stakeholder(&fold(value)).unwrap_or(StakeholderType::Other)),
+            Some(value) => {
+                Some(normalise::stakeholder(&fold(value)).unwrap_or(StakeholderType::Other))
+            }
             None => app
                 .organisation
                 .as_deref()
@@ -226,7 +248,9 @@ impl View {
         app.groups = if labelled_groups.is_empty() {
             let in_prose = groups::from_prose(&folded_body, cfg);
             if in_prose.is_empty() {
-                subject.map(|s| groups::from_subject(s, cfg)).unwrap_or_default()
+                subject
+                    .map(|s| groups::from_subject(s, cfg))
+                    .unwrap_or_default()
             } else {
                 in_prose
             }
@@ -266,7 +290,11 @@ impl View {
             .get(Field::Matrix)
             .and_then(|v| {
                 let v = v.trim();
-                let v = if v.starts_with('@') { v.to_string() } else { format!("@{v}") };
+                let v = if v.starts_with('@') {
+                    v.to_string()
+                } else {
+                    format!("@{v}")
+                };
                 prose::matrix_id(&v)
             })
             .or_else(|| prose::matrix_id(body));
@@ -302,12 +330,14 @@ fn without_boilerplate(text: &str) -> String {
         .join("\n\n")
 }
 
+/// Words of job titles, which signatures put next to organisations.
+#[rustfmt::skip]
 const JOB_TITLE: &[&str] = &[
-    "manager", "officer", "director", "head of", "coordinator", "advisor", "adviser",
-    "researcher", "professor", "assistant", "consultant", "president", "secretary", "ceo",
-    "policy", "charge", "directeur", "directrice", "responsable", "leiter", "referent",
-    "direttore", "direttrice", "director", "tecnico", "coordinador", "adviseur",
-    "medewerker", "kierownik", "dyrektor", "specjalista", "project",
+    "manager", "officer", "director", "head of", "coordinator", "advisor", "adviser", "researcher",
+    "professor", "assistant", "consultant", "president", "secretary", "ceo", "policy", "charge",
+    "directeur", "directrice", "responsable", "leiter", "referent", "direttore", "direttrice",
+    "director", "tecnico", "coordinador", "adviseur", "medewerker", "kierownik", "dyrektor",
+    "specjalista", "project",
 ];
 
 /// An organisation named on a line of the signature ("Regional Council of Kainuu"), skipping

@@ -1,5 +1,5 @@
 //! From a parsed message to the applicant's own words: body text, sender, attachments, and
-//! forwarded applications (attached `message/rfc822` or an inline forward block).
+//! an application forwarded as an attached `message/rfc822` (inline forwards: `forward`).
 //!
 //! Choices: the body is the `text/plain` alternative, with the `text/html` one converted by
 //! [`super::html`] kept beside it (the caller uses whichever yields more labelled fields, as
@@ -13,8 +13,6 @@ use std::sync::LazyLock;
 use mail_parser::{Addr, Message, MessagePart, MimeHeaders, PartType};
 use regex::Regex;
 
-use super::split::{QuoteStart, quote_start};
-use super::text::fold;
 use super::{AttachmentInfo, ExtractConfig, html};
 
 /// A name and an address, either possibly unknown.
@@ -35,13 +33,18 @@ pub fn body_text(msg: &Message) -> (String, Option<String>) {
         }
     }
     let mut alternative = Vec::new();
-    for id in msg.html_body.iter().filter(|id| !msg.text_body.contains(id)) {
+    for id in msg
+        .html_body
+        .iter()
+        .filter(|id| !msg.text_body.contains(id))
+    {
         if let Some(PartType::Html(h)) = msg.parts.get(*id as usize).map(|p| &p.body) {
             alternative.push(html::to_text(h));
         }
     }
     let text = normalise_newlines(&text.join("\n\n"));
-    let alternative = (!alternative.is_empty()).then(|| normalise_newlines(&alternative.join("\n\n")));
+    let alternative =
+        (!alternative.is_empty()).then(|| normalise_newlines(&alternative.join("\n\n")));
     match alternative {
         Some(alt) if text.trim().is_empty() => (alt, None),
         alt => (text, alt),
@@ -61,7 +64,9 @@ static NO_REPLY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn is_own(address: &str, cfg: &ExtractConfig) -> bool {
-    cfg.own_addresses.iter().any(|own| own.eq_ignore_ascii_case(address.trim()))
+    cfg.own_addresses
+        .iter()
+        .any(|own| own.eq_ignore_ascii_case(address.trim()))
 }
 
 fn person(addr: &Addr) -> Person {
@@ -73,7 +78,11 @@ fn person(addr: &Addr) -> Person {
 
 /// Who wrote `msg`, by its headers.
 pub fn sender(msg: &Message, cfg: &ExtractConfig) -> Person {
-    let from = msg.from().and_then(|a| a.first()).map(person).unwrap_or_default();
+    let from = msg
+        .from()
+        .and_then(|a| a.first())
+        .map(person)
+        .unwrap_or_default();
     let robot = from
         .email
         .as_deref()
@@ -109,9 +118,39 @@ pub fn display_name(raw: &str) -> Option<String> {
 
 /// Honorifics and academic titles are not part of a name ("Dr. Jürgen Weiß" → "Jürgen Weiß").
 const HONORIFICS: &[&str] = &[
-    "dr", "dr.", "prof", "prof.", "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "mx", "m.", "mme",
-    "mlle", "herr", "frau", "sig.", "sig.ra", "dott.", "dott.ssa", "dr.ssa", "ing.", "sr.",
-    "sra.", "d.", "dª", "dhr.", "mevr.", "pan", "pani", "mag.", "dipl.-ing.", "univ.-prof.",
+    "dr",
+    "dr.",
+    "prof",
+    "prof.",
+    "mr",
+    "mr.",
+    "mrs",
+    "mrs.",
+    "ms",
+    "ms.",
+    "mx",
+    "m.",
+    "mme",
+    "mlle",
+    "herr",
+    "frau",
+    "sig.",
+    "sig.ra",
+    "dott.",
+    "dott.ssa",
+    "dr.ssa",
+    "ing.",
+    "sr.",
+    "sra.",
+    "d.",
+    "dª",
+    "dhr.",
+    "mevr.",
+    "pan",
+    "pani",
+    "mag.",
+    "dipl.-ing.",
+    "univ.-prof.",
 ];
 
 /// Drops leading honorifics and collapses whitespace; `None` if nothing is left.
@@ -125,8 +164,9 @@ pub fn strip_honorifics(name: &str) -> Option<String> {
     (!rest.is_empty()).then_some(rest)
 }
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("email regex")
+pub static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+        .expect("email regex")
 });
 
 /// The e-mail address in `s` ("mailto:", angle brackets and case removed), if any.
@@ -134,26 +174,14 @@ pub fn normalise_email(s: &str) -> Option<String> {
     EMAIL.find(s).map(|m| m.as_str().to_ascii_lowercase())
 }
 
-/// A "From:" line's value in a forwarded header block: "Name <a@b>", "Name [mailto:a@b]", "a@b".
-fn parse_from_value(value: &str) -> Person {
-    let email = normalise_email(value);
-    let mut name = value.to_string();
-    if let Some(m) = EMAIL.find(value) {
-        name = value[..m.start()].to_string();
-    }
-    let name = name
-        .trim_end_matches(['<', '[', '(', ' ', '\t'])
-        .trim_end_matches("mailto:")
-        .trim_end_matches(['<', '[', '(', ' ']);
-    Person { name: display_name(name), email }
-}
-
 /// The attachments of `msg`, minus the part `skip` (a forwarded message read as the
 /// application), plus that forwarded message's own attachments.
 pub fn attachments(msg: &Message, skip: Option<u32>) -> Vec<AttachmentInfo> {
     let mut out = Vec::new();
     for &id in &msg.attachments {
-        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
         if Some(id) == skip {
             if let PartType::Message(inner) = &part.body {
                 out.extend(attachments(inner, None));
@@ -192,102 +220,12 @@ fn info(part: &MessagePart) -> AttachmentInfo {
 
 /// The first attached `message/rfc822`: its part id and the message.
 pub fn attached_message<'a, 'x>(msg: &'a Message<'x>) -> Option<(u32, &'a Message<'x>)> {
-    msg.attachments.iter().find_map(|&id| match &msg.parts.get(id as usize)?.body {
-        PartType::Message(inner) => Some((id, inner)),
-        _ => None,
-    })
-}
-
-/// An application forwarded inline, below the forwarder's own note.
-#[derive(Debug, Default)]
-pub struct InlineForward {
-    pub sender: Person,
-    pub subject: Option<String>,
-    pub body: String,
-}
-
-static HEADER_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(from|de|von|da|van|od|subject|objet|betreff|oggetto|asunto|assunto|onderwerp|temat|sujet|date|sent|envoye|gesendet|datum|data|fecha|enviado|verzonden|wyslano|inviato|to|a|an|para|aan|do|pour|cc|kopie|copie|reply-to|mittente)\s?:\s*(.*)$")
-        .expect("header line regex")
-});
-
-/// Finds an inline forward block before any quoted reply. Outlook's "Original Message" block
-/// counts as a forward only when the subject says so (`is_forward`): otherwise it is a reply.
-pub fn inline_forward(text: &str, is_forward: bool) -> Option<InlineForward> {
-    let lines: Vec<&str> = text.lines().collect();
-    for i in 0..lines.len() {
-        let header_start = match quote_start(&lines, i) {
-            Some(QuoteStart::Forward) => i + 1,
-            Some(QuoteStart::OutlookHeader) if is_forward => {
-                // A rule line is followed by the header block; a marker line is the block's
-                // own first line only when it is a header itself.
-                if HEADER_LINE.is_match(&fold(lines[i].trim())) { i } else { i + 1 }
-            }
-            Some(_) => return None,
-            None => continue,
-        };
-        return parse_block(&lines[header_start.min(lines.len())..]);
-    }
-    None
-}
-
-fn parse_block(lines: &[&str]) -> Option<InlineForward> {
-    let mut fwd = InlineForward::default();
-    let mut i = lines.iter().take_while(|l| l.trim().is_empty()).count();
-    let mut saw_from = false;
-    let mut last_was_from = false;
-    while let Some(line) = lines.get(i) {
-        let trimmed = line.trim().trim_start_matches(['*', '>']).trim();
-        if trimmed.is_empty() {
-            break;
-        }
-        let folded = fold(trimmed).replace('*', "");
-        let Some(caps) = HEADER_LINE.captures(&folded) else {
-            // A wrapped "From:" value ("Aino Virtanen\n<aino@…>").
-            if last_was_from && (line.starts_with([' ', '\t']) || trimmed.starts_with('<')) {
-                let joined = format!("{} {}", fwd.sender.name.clone().unwrap_or_default(), trimmed);
-                fwd.sender = parse_from_value(&joined);
-                i += 1;
-                continue;
-            }
-            break;
-        };
-        let value = trimmed
-            .split_once(':')
-            .map_or("", |(_, v)| v)
-            .trim()
-            .trim_matches('*')
-            .trim();
-        last_was_from = false;
-        match &caps[1] {
-            "from" | "de" | "von" | "da" | "van" | "od" | "mittente" if !saw_from => {
-                fwd.sender = parse_from_value(value);
-                saw_from = true;
-                last_was_from = true;
-            }
-            "subject" | "objet" | "sujet" | "betreff" | "oggetto" | "asunto" | "assunto"
-            | "onderwerp" | "temat" => fwd.subject = Some(value.to_string()).filter(|s| !s.is_empty()),
-            _ => {}
-        }
-        i += 1;
-    }
-    if !saw_from {
-        return None;
-    }
-    let rest = &lines[i.min(lines.len())..];
-    let quoted_all = rest
+    msg.attachments
         .iter()
-        .filter(|l| !l.trim().is_empty())
-        .all(|l| l.trim_start().starts_with('>'));
-    let body: Vec<&str> = if quoted_all {
-        rest.iter()
-            .map(|l| l.trim_start().trim_start_matches('>').strip_prefix(' ').unwrap_or(l.trim_start().trim_start_matches('>')))
-            .collect()
-    } else {
-        rest.to_vec()
-    };
-    fwd.body = body.join("\n").trim().to_string();
-    Some(fwd)
+        .find_map(|&id| match &msg.parts.get(id as usize)?.body {
+            PartType::Message(inner) => Some((id, inner)),
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -296,32 +234,26 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(display_name("\"Virtanen, Aino\"").as_deref(), Some("Aino Virtanen"));
-        assert_eq!(display_name("Aino Virtanen").as_deref(), Some("Aino Virtanen"));
-        assert_eq!(display_name("Dr. Jürgen Weiß").as_deref(), Some("Jürgen Weiß"));
-        assert_eq!(display_name("Prof. Dr. Anna Gruber").as_deref(), Some("Anna Gruber"));
+        assert_eq!(
+            display_name("\"Virtanen, Aino\"").as_deref(),
+            Some("Aino Virtanen")
+        );
+        assert_eq!(
+            display_name("Aino Virtanen").as_deref(),
+            Some("Aino Virtanen")
+        );
+        assert_eq!(
+            display_name("Dr. Jürgen Weiß").as_deref(),
+            Some("Jürgen Weiß")
+        );
+        assert_eq!(
+            display_name("Prof. Dr. Anna Gruber").as_deref(),
+            Some("Anna Gruber")
+        );
         assert_eq!(display_name("aino@x.example"), None);
-        assert_eq!(normalise_email("mailto:Aino@X.Example").as_deref(), Some("aino@x.example"));
-    }
-
-    #[test]
-    fn forward_blocks() {
-        let text = "FYI\n\n---------- Forwarded message ---------\nFrom: Hans Müller <hans@x.example>\n\
-                    Date: Mon, 7 Aug 2023\nSubject: Bewerbung\nTo: <wg@x.example>\n\nName: Hans";
-        let fwd = inline_forward(text, true).unwrap();
-        assert_eq!(fwd.sender.name.as_deref(), Some("Hans Müller"));
-        assert_eq!(fwd.sender.email.as_deref(), Some("hans@x.example"));
-        assert_eq!(fwd.subject.as_deref(), Some("Bewerbung"));
-        assert_eq!(fwd.body, "Name: Hans");
-
-        let text = "Voir ci-dessous\n\n-----Message d'origine-----\nDe : Marie Dupont \
-                    [mailto:marie@x.example]\nEnvoyé : lundi\nObjet : Candidature\n\n> Nom : Dupont";
-        assert!(inline_forward(text, false).is_none());
-        let fwd = inline_forward(text, true).unwrap();
-        assert_eq!(fwd.sender.email.as_deref(), Some("marie@x.example"));
-        assert_eq!(fwd.body, "Nom : Dupont");
-
-        let reply = "Thanks\n\nOn Mon, 7 Aug 2023, Hans <hans@x.example> wrote:\n> ---------- Forwarded message ---------";
-        assert!(inline_forward(reply, true).is_none());
+        assert_eq!(
+            normalise_email("mailto:Aino@X.Example").as_deref(),
+            Some("aino@x.example")
+        );
     }
 }

@@ -4,6 +4,8 @@
 //! - A reply's new text ends at the first attribution line ("On … wrote:", "Le … a écrit :",
 //!   "Am … schrieb …:", "W dniu … pisze:", …) or Outlook header block ("-----Original
 //!   Message-----", a rule line followed by "From:"); `>` lines anywhere are quoted too.
+//!   A forward marker ("---------- Forwarded message ---------", "Begin forwarded message:")
+//!   ends it as well, without counting as a quote: `forward` reads what follows.
 //! - The signature starts at the `-- ` delimiter, a "Sent from my phone" line, or the first
 //!   closing formula ("Best regards,", "Cordialement", "Mit freundlichen Grüßen", …) that
 //!   stands alone on a line after some content. Signature lines never become fields.
@@ -50,9 +52,8 @@ static ORIGINAL_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("original message regex")
 });
 
-static HEADER_FROM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(from|de|von|da|van|od)\s?:\s*\S").expect("from header regex")
-});
+static HEADER_FROM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(from|de|von|da|van|od)\s?:\s*\S").expect("from header regex"));
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -163,7 +164,9 @@ pub fn quote_start(lines: &[&str], i: usize) -> Option<QuoteStart> {
     // Gmail wraps long attributions over two lines.
     if let Some(next) = lines.get(i + 1)
         && folded.len() < 200
-        && ["on ", "le ", "am ", "w dniu "].iter().any(|p| folded.starts_with(p))
+        && ["on ", "le ", "am ", "w dniu "]
+            .iter()
+            .any(|p| folded.starts_with(p))
         && ATTRIBUTION.is_match(&format!("{folded} {}", fold(next.trim())))
     {
         return Some(QuoteStart::Attribution);
@@ -218,7 +221,8 @@ mod tests {
 
     #[test]
     fn signature_and_greeting() {
-        let s = split("Dear Secretariat,\n\nName: Aino\n\nBest regards,\nAino Virtanen\nTel: +358 1");
+        let s =
+            split("Dear Secretariat,\n\nName: Aino\n\nBest regards,\nAino Virtanen\nTel: +358 1");
         assert_eq!(s.body, "Name: Aino");
         assert_eq!(s.signature, "Best regards,\nAino Virtanen\nTel: +358 1");
         assert!(!s.quoted);
@@ -227,12 +231,17 @@ mod tests {
     #[test]
     fn closing_needs_content_before() {
         let s = split("Thank you for considering our application; we attach the CV.\nThanks,\nJo");
-        assert_eq!(s.body, "Thank you for considering our application; we attach the CV.");
+        assert_eq!(
+            s.body,
+            "Thank you for considering our application; we attach the CV."
+        );
     }
 
     #[test]
     fn replies() {
-        let s = split("Country: Austria\n\nOn Wed, 2 Aug 2023 at 11:15, Aino <a@b.example> wrote:\n> Country: Australia");
+        let s = split(
+            "Country: Austria\n\nOn Wed, 2 Aug 2023 at 11:15, Aino <a@b.example> wrote:\n> Country: Australia",
+        );
         assert_eq!(s.body, "Country: Austria");
         assert!(s.quoted);
         let s = split("Neu\n\nAm 02.08.2023 um 11:15 schrieb Hans Müller <h@m.example>:\n> alt");

@@ -75,7 +75,11 @@ pub fn clean_value(s: &str) -> String {
         // A sentence's full stop goes, an abbreviation's stays ("e.V.", "Ltd.", "S.A.").
         let last_word = next.rsplit(' ').next().unwrap_or_default();
         let abbreviation = last_word.trim_end_matches('.').contains('.') || last_word.len() <= 4;
-        let next = if abbreviation { next } else { next.trim_end_matches('.') };
+        let next = if abbreviation {
+            next
+        } else {
+            next.trim_end_matches('.')
+        };
         if next.len() == s.len() {
             return next.to_string();
         }
@@ -100,7 +104,10 @@ mod tests {
     fn cleaning() {
         assert_eq!(clean_value("  **Aino   Virtanen** ,"), "Aino Virtanen");
         assert_eq!(squash(" a \t b\n c "), "a b c");
-        assert_eq!(clean_value("Gesundheitscluster Sachsen e.V."), "Gesundheitscluster Sachsen e.V.");
+        assert_eq!(
+            clean_value("Gesundheitscluster Sachsen e.V."),
+            "Gesundheitscluster Sachsen e.V."
+        );
         assert_eq!(clean_value("pymes rurales."), "pymes rurales");
     }
 }
