@@ -20,6 +20,17 @@ if [[ -z $py ]]; then
 elif ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
   pkgs+=(python3-venv)
 fi
+# The EoI tests run CPython's email test corpus through the parser: some python3 on the
+# machine must ship test/test_email/data (pyenv's does; Debian's needs the testsuite package).
+has_corpus=0
+for cand in python3 /usr/bin/python3 "$HOME"/.pyenv/versions/*/bin/python3; do
+  if command -v "$cand" >/dev/null 2>&1 &&
+    "$cand" -c 'import test, os, sys; sys.exit(0 if os.path.isdir(os.path.join(os.path.dirname(test.__file__), "test_email", "data")) else 1)' 2>/dev/null; then
+    has_corpus=1
+    break
+  fi
+done
+((has_corpus)) || pkgs+=(libpython3.11-testsuite)
 
 if ((${#pkgs[@]})); then
   if [[ $(id -u) != 0 ]]; then
