@@ -1,6 +1,6 @@
 //! Mail: in over IMAP ([`imap`], stored by [`inbound`]), understood by [`pipeline`]
 //! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room), out over SMTP
-//! through a durable [`outbox`].
+//! through a durable [`outbox`]; [`thread`]s map both ways.
 
 pub mod automatic;
 pub mod imap;
@@ -9,4 +9,5 @@ pub mod outbox;
 pub mod pipeline;
 pub mod render;
 pub mod route;
+pub mod thread;
 mod tls;

@@ -161,7 +161,23 @@ async fn on_message(
     };
     let reply = match commands::execute(&ctx, &inv).await {
         Ok(Some(reply)) => reply,
-        Ok(None) => return,
+        Ok(None) => {
+            if let Some(root) = thread_root.as_deref() {
+                let sent = crate::mail::thread::reply_from_room(
+                    &ctx,
+                    ev.sender.as_str(),
+                    &room_id,
+                    ev.event_id.as_str(),
+                    root,
+                    body,
+                )
+                .await;
+                if let Err(e) = sent {
+                    tracing::warn!(error = format!("{e:#}"), "thread reply to mail failed");
+                }
+            }
+            return;
+        }
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "command failed");
             commands::Reply::text(format!("Sorry, that failed: {e}"))

@@ -92,6 +92,7 @@ pub struct Seen {
     pub body: String,
     pub msgtype: String,
     pub in_reply_to: Option<String>,
+    pub thread_root: Option<String>,
 }
 
 /// A real Matrix client playing the secretariat (or a member), syncing in the background.
@@ -133,7 +134,14 @@ impl Person {
                     }
                     _ => None,
                 };
+                let thread_root = match &ev.content.relates_to {
+                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => {
+                        Some(t.event_id.to_string())
+                    }
+                    _ => None,
+                };
                 sink.lock().unwrap().push(Seen {
+                    thread_root,
                     room: room.room_id().to_string(),
                     event_id: ev.event_id.to_string(),
                     sender: ev.sender.to_string(),
@@ -564,4 +572,52 @@ async fn create_pg_database(name: &str) -> String {
         .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;
     format!("{base}/{name}")
+}
+
+/// Every message in an INBOX of the stack's Dovecot, as raw bytes, oldest first.
+pub async fn inbox(user: &str, password: &str) -> Vec<Vec<u8>> {
+    use futures_util::StreamExt;
+    let cfg: convene::config::MailboxConfig = toml::from_str(&format!(
+        "host = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{user}\"\nsecret = \"{password}\"\naddress = \"{user}@{}\"\n",
+        env("IMAP_PORT"),
+        env("MAIL_DOMAIN")
+    ))
+    .unwrap();
+    let mut session = convene::mail::imap::connect(&cfg).await.unwrap();
+    session.select("INBOX").await.unwrap();
+    let mut out = Vec::new();
+    {
+        let mut stream = session.uid_fetch("1:*", "(UID BODY.PEEK[])").await.unwrap();
+        while let Some(f) = stream.next().await {
+            if let Some(body) = f.unwrap().body() {
+                out.push(body.to_vec());
+            }
+        }
+    }
+    let _ = session.logout().await;
+    out
+}
+
+/// Waits for mail in the catch-all mailbox (every address outside convene.test) to `to`.
+pub async fn wait_for_mail_to(to: &str, timeout: Duration) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let found: Vec<Vec<u8>> = inbox(&env("CATCHALL_USER"), &env("CATCHALL_PASSWORD"))
+            .await
+            .into_iter()
+            .filter(|m| {
+                let head = String::from_utf8_lossy(&m[..m.len().min(4000)]).to_ascii_lowercase();
+                head.contains(&format!("to: {}", to.to_ascii_lowercase()))
+                    || head.contains(&format!("<{}>", to.to_ascii_lowercase()))
+            })
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail to {to} within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
