@@ -1,20 +1,252 @@
-//! Application (EoI) chat commands (to be written).
+//! `!eoi …` chat commands (secretariat only, enforced by the dispatcher) and ✅/❌ reactions on
+//! EoI cards. `!eoi export` answers with the CSV in a code block (no file upload yet).
 
+use super::card;
+use super::extract::Role;
+use super::review::{self, Verdict};
+use super::{export, store};
 use crate::app::Ctx;
 use crate::commands::{Invocation, Reply};
 
 /// (name, arguments, what it does, secretariat only)
-pub const HELP: &[(&str, &str, &str, bool)] = &[];
+pub const HELP: &[(&str, &str, &str, bool)] = &[
+    (
+        "eoi",
+        "list [group] [status]",
+        "list expressions of interest",
+        true,
+    ),
+    ("eoi", "show ID", "one application in full", true),
+    (
+        "eoi",
+        "accept ID [leader|member|expert] [group]",
+        "accept (within the group's caps) and tell the applicant",
+        true,
+    ),
+    (
+        "eoi",
+        "decline ID [reason]",
+        "decline and tell the applicant",
+        true,
+    ),
+    (
+        "eoi",
+        "waitlist ID",
+        "put on the waiting list and tell the applicant",
+        true,
+    ),
+    (
+        "eoi",
+        "ask ID question…",
+        "mail a question to the applicant",
+        true,
+    ),
+    ("eoi", "export", "all applications as CSV", true),
+];
 
 pub fn handles(name: &str) -> bool {
     HELP.iter().any(|h| h.0 == name)
 }
 
-pub async fn execute(_ctx: &Ctx, _inv: &Invocation<'_>, name: &str, _args: &[&str]) -> anyhow::Result<Reply> {
-    anyhow::bail!("`{name}` is not an application command")
+fn usage() -> Reply {
+    let mut out = String::from("Usage:\n");
+    for (name, args, what, _) in HELP {
+        out.push_str(&format!("- `!{name} {args}`: {what}\n"));
+    }
+    Reply::text(out)
+}
+
+fn parse_id(arg: Option<&&str>) -> Option<i64> {
+    arg.map(|a| a.trim_start_matches('#'))
+        .and_then(|a| a.parse().ok())
+}
+
+pub async fn execute(
+    ctx: &Ctx,
+    inv: &Invocation<'_>,
+    name: &str,
+    args: &[&str],
+) -> anyhow::Result<Reply> {
+    if name != "eoi" {
+        anyhow::bail!("`{name}` is not an application command");
+    }
+    let Some(sub) = args.first().map(|s| s.to_lowercase()) else {
+        return Ok(usage());
+    };
+    let rest = &args[1..];
+    if matches!(sub.as_str(), "list" | "export") {
+        return match sub.as_str() {
+            "list" => list(ctx, rest).await,
+            _ => {
+                let all = store::list(&ctx.db, None, None).await?;
+                Ok(Reply::text(format!(
+                    "```\n{}```",
+                    export::csv(&all).replace("\r\n", "\n")
+                )))
+            }
+        };
+    }
+    let Some(id) = parse_id(rest.first()) else {
+        return Ok(usage());
+    };
+    let tail = rest[1..].join(" ");
+    let answer = match sub.as_str() {
+        "show" => match store::get(&ctx.db.pool, id).await? {
+            Some(e) => {
+                let mut md = card::markdown(&e, "Expression of interest");
+                let mails = store::history_len(&ctx.db, id).await?;
+                md.push_str(&format!("\n{mails} mail(s) received."));
+                for (f, t, size, kept) in store::attachments(&ctx.db, id).await? {
+                    let kept = if kept {
+                        ""
+                    } else {
+                        ", over the size cap: not kept"
+                    };
+                    md.push_str(&format!(
+                        "\n- attachment {} ({t}, {size} bytes{kept})",
+                        f.as_deref().unwrap_or("unnamed")
+                    ));
+                }
+                md
+            }
+            None => format!("No application #{id}."),
+        },
+        "accept" => {
+            let mut role = None;
+            let mut group = None;
+            for word in &rest[1..] {
+                match word.to_lowercase().as_str() {
+                    "leader" => role = Some(Role::Leader),
+                    "member" => role = Some(Role::Member),
+                    "expert" => role = Some(Role::Expert),
+                    other => group = Some(other.to_string()),
+                }
+            }
+            review::decide(ctx, id, Verdict::Accept { role, group }, inv.sender).await?
+        }
+        "decline" => {
+            let reason = (!tail.is_empty()).then_some(tail);
+            review::decide(ctx, id, Verdict::Decline { reason }, inv.sender).await?
+        }
+        "waitlist" => review::decide(ctx, id, Verdict::Waitlist, inv.sender).await?,
+        "ask" if !tail.is_empty() => {
+            let key = inv
+                .event_id
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::storage::now_ms().to_string());
+            review::ask(ctx, id, &tail, &key).await?
+        }
+        _ => return Ok(usage()),
+    };
+    Ok(Reply::text(answer))
+}
+
+async fn list(ctx: &Ctx, args: &[&str]) -> anyhow::Result<Reply> {
+    let mut group = None;
+    let mut status = None;
+    for a in args {
+        if store::STATUSES.contains(a) {
+            status = Some(*a);
+        } else {
+            group = Some(*a);
+        }
+    }
+    let all = store::list(&ctx.db, group, status).await?;
+    if all.is_empty() {
+        return Ok(Reply::text("No applications."));
+    }
+    let mut out = format!("{} application(s):\n\n", all.len());
+    for e in &all {
+        let groups = if e.record.groups.is_empty() {
+            "—".into()
+        } else {
+            e.record.groups.join(", ")
+        };
+        out.push_str(&format!(
+            "- #{} {} <{}> · {} · {groups} · **{}**\n",
+            e.id,
+            e.record.name.as_deref().unwrap_or("—"),
+            e.email,
+            e.record.organisation.as_deref().unwrap_or("—"),
+            e.status
+        ));
+    }
+    Ok(Reply::text(out.trim_end().to_string()))
+}
+
+/// Whether a reaction key means accept (✅) or decline (❌); variation selectors ignored.
+pub fn reaction_verdict(key: &str) -> Option<Verdict> {
+    match key.trim_end_matches('\u{fe0f}') {
+        "✅" | "✔" | "👍" => Some(Verdict::Accept {
+            role: None,
+            group: None,
+        }),
+        "❌" | "✖" => Some(Verdict::Decline { reason: None }),
+        _ => None,
+    }
 }
 
 /// A reaction on one of convene's events; returns true when it was the applications module's.
-pub async fn on_reaction(_ctx: &Ctx, _sender: &str, _room_id: &str, _target_key: &str, _key: &str) -> anyhow::Result<bool> {
-    Ok(false)
+pub async fn on_reaction(
+    ctx: &Ctx,
+    sender: &str,
+    _room_id: &str,
+    target_key: &str,
+    key: &str,
+) -> anyhow::Result<bool> {
+    let Some(id) = target_key
+        .strip_prefix("eoi-card-")
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return Ok(false);
+    };
+    let Some(verdict) = reaction_verdict(key) else {
+        return Ok(true);
+    };
+    if !ctx.config.matrix.admins.iter().any(|a| a == sender) {
+        tracing::info!(
+            eoi = id,
+            sender,
+            "reaction on a card by a non-admin ignored"
+        );
+        return Ok(true);
+    }
+    let answer = review::decide(ctx, id, verdict, sender).await?;
+    let mut content = crate::matrix::notice_markdown(&format!("{sender}: {answer}"));
+    if let Some(card_event) = crate::matrix::outbox::event_id_for(&ctx.db, target_key).await? {
+        content = crate::matrix::reply_to(content, &card_event, Some(&card_event));
+    }
+    let post = crate::matrix::outbox::Post::message(
+        format!("eoi-reaction-{id}-{}", crate::storage::now_ms()),
+        &ctx.config.matrix.management_room,
+        content,
+    );
+    crate::matrix::outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
+    ctx.wake.matrix_outbox.notify_one();
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reactions_and_ids() {
+        assert!(matches!(
+            reaction_verdict("✅"),
+            Some(Verdict::Accept { .. })
+        ));
+        assert!(matches!(
+            reaction_verdict("✅\u{fe0f}"),
+            Some(Verdict::Accept { .. })
+        ));
+        assert!(matches!(
+            reaction_verdict("❌"),
+            Some(Verdict::Decline { .. })
+        ));
+        assert!(reaction_verdict("🎉").is_none());
+        assert_eq!(parse_id(Some(&"#12")), Some(12));
+        assert_eq!(parse_id(Some(&"x")), None);
+        assert!(handles("eoi") && !handles("next"));
+    }
 }

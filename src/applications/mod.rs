@@ -1,7 +1,17 @@
-//! Expressions of interest: reading them from mail ([`extract`]), tracking them ([`intake`]),
-//! the secretariat's review ([`commands`]) and the CLI ([`cli`]).
+//! Expressions of interest: reading them from mail ([`extract`]), taking them in ([`intake`]:
+//! record, acknowledgement, card), storing them ([`store`]), the secretariat's review
+//! ([`commands`], [`review`]), mail [`templates`], the room [`card`], [`export`] and the
+//! CLI ([`cli`]).
 
+pub mod card;
 pub mod cli;
 pub mod commands;
+pub mod export;
 pub mod extract;
 pub mod intake;
+pub mod review;
+pub mod store;
+pub mod templates;
+
+#[cfg(test)]
+mod tests;

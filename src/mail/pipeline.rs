@@ -61,6 +61,10 @@ struct Decision {
     /// The text body, for the calendar's deadline detection.
     text: String,
     sent: Option<chrono::DateTime<chrono::Utc>>,
+    /// Message-IDs this mail answers (to post it into the thread it belongs to).
+    references: Vec<String>,
+    /// An expression of interest, read from human-written mail.
+    eoi: Option<crate::applications::intake::Prepared>,
 }
 
 fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
@@ -79,7 +83,10 @@ fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
     let content = render::mail_event(&msg, mail.id, note.as_deref());
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     let sent = msg.date().and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
-    Ok(Decision { route, automatic: auto, content, text, sent })
+    let references = super::thread::referenced_ids(&msg);
+    // Automatic mail is never an application and never answered.
+    let eoi = if auto.is_none() { crate::applications::intake::prepare(&ctx.config, &msg) } else { None };
+    Ok(Decision { route, automatic: auto, content, text, sent, references, eoi })
 }
 
 async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
@@ -99,10 +106,27 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
             return quarantine(ctx, mail, &format!("internal error while reading the mail: {what}")).await;
         }
     };
-    let kind = if decision.automatic.is_some() { "automatic" } else { "correspondence" };
-    let post = Post::message(format!("mail-{}", mail.id), &decision.route.room, decision.content);
+    let kind = match (&decision.automatic, &decision.eoi) {
+        (Some(_), _) => "automatic",
+        (None, Some(_)) => "eoi",
+        (None, None) => "correspondence",
+    };
+    let thread = match decision.automatic {
+        None => super::thread::find_thread(&ctx.db, &decision.references).await?,
+        Some(_) => None,
+    };
+    let post = match &thread {
+        // An answer to a mail of a thread goes into that thread, in that room.
+        Some(t) => Post::message(format!("mail-{}", mail.id), &t.room_id, super::thread::in_thread(decision.content, t)),
+        None => Post::message(format!("mail-{}", mail.id), &decision.route.room, decision.content),
+    };
     let mut tx = ctx.db.pool.begin().await?;
     outbox::enqueue(&mut *tx, &ctx.install_id, &post).await?;
+    // The EoI record, its acknowledgement and its card commit with the mail's own post.
+    let intake = match &decision.eoi {
+        Some(p) => Some(crate::applications::intake::record(&mut tx, ctx, mail.id, p).await?),
+        None => None,
+    };
     sqlx::query("UPDATE inbound_mail SET state = 'done', kind = $1, group_slug = $2, error = NULL WHERE id = $3")
         .bind(kind)
         .bind(decision.route.group.as_deref())
@@ -111,6 +135,10 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
         .await?;
     tx.commit().await?;
     tracing::info!(id = mail.id, uid = mail.uid, key = %mail.message_key, kind, group = ?decision.route.group, why = decision.route.why, "mail routed");
+    if let Some(outcome) = &intake {
+        tracing::info!(id = mail.id, eoi = outcome.id, created = outcome.created, acknowledged = outcome.acknowledged, "expression of interest recorded");
+        ctx.wake.mail_outbox.notify_one();
+    }
     crate::failpoint::hit("after-route");
     ctx.wake.matrix_outbox.notify_one();
     if decision.automatic.is_none()

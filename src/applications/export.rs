@@ -1,0 +1,120 @@
+//! Exports of the applications for the selection committee: CSV (RFC 4180: comma-separated,
+//! CRLF line ends, fields quoted when they hold a comma, quote or line break) and JSON.
+
+use serde_json::json;
+
+use super::card::role_name;
+use super::store::Eoi;
+
+const HEADER: &[&str] = &[
+    "id",
+    "call",
+    "status",
+    "email",
+    "name",
+    "organisation",
+    "stakeholder_type",
+    "country",
+    "region",
+    "groups",
+    "partnership",
+    "role",
+    "matrix_id",
+    "missing",
+    "accepted_group",
+    "accepted_role",
+    "motivation",
+];
+
+/// One CSV field, quoted when needed. A leading `=`, `+`, `-` or `@` is prefixed with `'` so
+/// a spreadsheet never runs an applicant's text as a formula.
+pub fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+fn row(e: &Eoi) -> Vec<String> {
+    let r = &e.record;
+    let stype = r
+        .stakeholder_type
+        .as_ref()
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_str().map(str::to_string));
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        e.id.to_string(),
+        e.call_key.clone(),
+        e.status.clone(),
+        e.email.clone(),
+        opt(&r.name),
+        opt(&r.organisation),
+        stype.unwrap_or_default(),
+        opt(&r.country),
+        opt(&r.region),
+        r.groups.join(" "),
+        opt(&r.partnership),
+        role_name(r).unwrap_or_default(),
+        opt(&r.matrix_id),
+        r.missing.join(" "),
+        opt(&e.group_slug),
+        opt(&e.decided_role),
+        opt(&r.motivation),
+    ]
+}
+
+pub fn csv(eois: &[Eoi]) -> String {
+    let mut out = HEADER.join(",");
+    out.push_str("\r\n");
+    for e in eois {
+        let fields: Vec<String> = row(e).iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+pub fn json(eois: &[Eoi]) -> serde_json::Value {
+    json!(
+        eois.iter()
+            .map(|e| json!({
+                "id": e.id,
+                "call": e.call_key,
+                "status": e.status,
+                "email": e.email,
+                "accepted_group": e.group_slug,
+                "accepted_role": e.decided_role,
+                "record": e.record,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_escaping() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("-1,2"), "\"'-1,2\"");
+        assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn empty_export_has_the_header() {
+        assert_eq!(csv(&[]), format!("{}\r\n", HEADER.join(",")));
+        assert_eq!(json(&[]), json!([]));
+    }
+}

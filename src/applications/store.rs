@@ -1,0 +1,318 @@
+//! The EoI tables (`migrations/*/0002_applications.sql`): one record per applicant email per
+//! call (`eoi`), every extraction that built it (`eoi_history`) and the attachments
+//! (`eoi_attachment`), plus the pure rules: merging a correction, whether an application
+//! changed, the status on arrival, acknowledgement throttling.
+
+use sqlx::Any;
+
+use super::extract::Application;
+use crate::storage::Db;
+
+/// Every status, in review order.
+pub const STATUSES: &[&str] = &[
+    "incomplete",
+    "complete",
+    "under_review",
+    "accepted",
+    "declined",
+    "waitlisted",
+];
+
+/// An application as stored; `record` is the merged extraction.
+#[derive(Debug, Clone)]
+pub struct Eoi {
+    pub id: i64,
+    pub call_key: String,
+    pub email: String,
+    pub status: String,
+    pub record: Application,
+    /// Where acknowledgements go (the envelope sender of the latest mail).
+    pub reply_to: String,
+    /// Message-ID of the latest mail, for In-Reply-To.
+    pub message_id: Option<String>,
+    /// Set on acceptance: the group and the role granted.
+    pub group_slug: Option<String>,
+    pub decided_role: Option<String>,
+    /// How many decisions were taken (numbers each decision mail).
+    pub decisions: i64,
+    pub last_ack_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    call_key: String,
+    email: String,
+    status: String,
+    record: String,
+    reply_to: String,
+    message_id: Option<String>,
+    group_slug: Option<String>,
+    decided_role: Option<String>,
+    decisions: i64,
+    last_ack_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "id, call_key, email, status, record, reply_to, message_id, group_slug, \
+                       decided_role, decisions, last_ack_at, created_at, updated_at";
+
+impl TryFrom<Row> for Eoi {
+    type Error = anyhow::Error;
+    fn try_from(r: Row) -> anyhow::Result<Eoi> {
+        Ok(Eoi {
+            record: serde_json::from_str(&r.record)?,
+            id: r.id,
+            call_key: r.call_key,
+            email: r.email,
+            status: r.status,
+            reply_to: r.reply_to,
+            message_id: r.message_id,
+            group_slug: r.group_slug,
+            decided_role: r.decided_role,
+            decisions: r.decisions,
+            last_ack_at: r.last_ack_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// The record of `email` in `call`.
+pub async fn find<'e, E>(ex: E, call: &str, email: &str) -> anyhow::Result<Option<Eoi>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {COLUMNS} FROM eoi WHERE call_key = $1 AND email = $2");
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(call)
+        .bind(email)
+        .fetch_optional(ex)
+        .await?;
+    row.map(Eoi::try_from).transpose()
+}
+
+pub async fn get<'e, E>(ex: E, id: i64) -> anyhow::Result<Option<Eoi>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!("SELECT {COLUMNS} FROM eoi WHERE id = $1");
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.map(Eoi::try_from).transpose()
+}
+
+/// Every record, oldest first, optionally of one group (named in the application or granted)
+/// and one status.
+pub async fn list(db: &Db, group: Option<&str>, status: Option<&str>) -> anyhow::Result<Vec<Eoi>> {
+    let sql = format!("SELECT {COLUMNS} FROM eoi ORDER BY id");
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&db.pool)
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let e = Eoi::try_from(row)?;
+        let in_group = group.is_none_or(|g| {
+            e.group_slug.as_deref() == Some(g) || e.record.groups.iter().any(|s| s == g)
+        });
+        if in_group && status.is_none_or(|s| e.status == s) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Accepted (members, leaders) of a group's core team; experts are not counted.
+pub async fn team_size<'e, E>(ex: E, group: &str) -> anyhow::Result<(u32, u32)>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows: Vec<(Option<String>,)> = sqlx::query_as(
+        "SELECT decided_role FROM eoi WHERE status = 'accepted' AND group_slug = $1",
+    )
+    .bind(group)
+    .fetch_all(ex)
+    .await?;
+    let leaders = rows
+        .iter()
+        .filter(|r| r.0.as_deref() == Some("leader"))
+        .count() as u32;
+    let members = rows
+        .iter()
+        .filter(|r| r.0.as_deref() != Some("expert"))
+        .count() as u32;
+    Ok((members, leaders))
+}
+
+/// Attachment names, types and sizes of a record (never the content).
+pub async fn attachments(
+    db: &Db,
+    id: i64,
+) -> anyhow::Result<Vec<(Option<String>, String, i64, bool)>> {
+    let rows: Vec<(Option<String>, String, i64, i64)> = sqlx::query_as(
+        "SELECT filename, content_type, size, CASE WHEN content IS NULL THEN 0 ELSE 1 END \
+         FROM eoi_attachment WHERE eoi_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(f, t, s, kept)| (f, t, s, kept == 1))
+        .collect())
+}
+
+/// How many mails built the record.
+pub async fn history_len(db: &Db, id: i64) -> anyhow::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM eoi_history WHERE eoi_id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(n)
+}
+
+/// A correction over the record: what the new mail states wins, what it does not repeat is
+/// kept; a field is missing only when neither mail gave it; attachments accumulate (a file
+/// with the same name, type and size counts once).
+pub fn merge(old: &Application, new: &Application) -> Application {
+    fn pick<T: Clone>(new: &Option<T>, old: &Option<T>) -> Option<T> {
+        new.clone().or_else(|| old.clone())
+    }
+    let mut attachments = old.attachments.clone();
+    for a in &new.attachments {
+        // The same file sent again is not a new attachment.
+        if !attachments.contains(a) {
+            attachments.push(a.clone());
+        }
+    }
+    Application {
+        kind: new.kind.clone(),
+        language: new.language.clone(),
+        name: pick(&new.name, &old.name),
+        email: pick(&new.email, &old.email),
+        organisation: pick(&new.organisation, &old.organisation),
+        stakeholder_type: pick(&new.stakeholder_type, &old.stakeholder_type),
+        country: pick(&new.country, &old.country),
+        region: pick(&new.region, &old.region),
+        groups: if new.groups.is_empty() {
+            old.groups.clone()
+        } else {
+            new.groups.clone()
+        },
+        partnership: pick(&new.partnership, &old.partnership),
+        role: pick(&new.role, &old.role),
+        motivation: pick(&new.motivation, &old.motivation),
+        matrix_id: pick(&new.matrix_id, &old.matrix_id),
+        attachments,
+        forwarded_by: pick(&new.forwarded_by, &old.forwarded_by),
+        is_correction: new.is_correction,
+        missing: old
+            .missing
+            .iter()
+            .filter(|m| new.missing.contains(m))
+            .cloned()
+            .collect(),
+        subject: pick(&new.subject, &old.subject),
+        message_id: pick(&new.message_id, &old.message_id),
+    }
+}
+
+/// Whether the application itself differs (not the mail it came in).
+pub fn changed(old: &Application, new: &Application) -> bool {
+    let key = |a: &Application| {
+        (
+            a.name.clone(),
+            a.email.clone(),
+            a.organisation.clone(),
+            a.stakeholder_type.clone(),
+            a.country.clone(),
+            a.region.clone(),
+            a.groups.clone(),
+            a.partnership.clone(),
+            a.role,
+            a.motivation.clone(),
+            a.matrix_id.clone(),
+            a.attachments.len(),
+        )
+    };
+    key(old) != key(new)
+}
+
+/// Status on arrival: complete when nothing required is missing.
+pub fn arrival_status(app: &Application) -> &'static str {
+    if app.missing.is_empty() {
+        "complete"
+    } else {
+        "incomplete"
+    }
+}
+
+/// At most one acknowledgement per sender per period, unless the application changed.
+pub fn should_ack(last_ack_at: Option<i64>, now: i64, period_ms: i64, changed: bool) -> bool {
+    match last_ack_at {
+        None => true,
+        Some(at) => changed || now - at >= period_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::applications::extract::{ExtractConfig, Role, parse_eml};
+
+    fn app(body: &str) -> Application {
+        let raw = format!(
+            "From: Ana <ana@x.test>\nSubject: Expression of interest\nMessage-ID: <1@x>\n\n{body}"
+        );
+        parse_eml(raw.as_bytes(), &ExtractConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn correction_merges_and_keeps_what_it_does_not_repeat() {
+        let mut old = app("");
+        old.name = Some("Ana".into());
+        old.country = Some("ES".into());
+        old.missing = vec!["organisation".into(), "role".into(), "motivation".into()];
+        let mut new = app("");
+        new.country = Some("PT".into());
+        new.role = Some(Role::Member);
+        new.name = None;
+        new.missing = vec!["name".into(), "organisation".into(), "motivation".into()];
+        let m = merge(&old, &new);
+        assert_eq!(m.name.as_deref(), Some("Ana"));
+        assert_eq!(m.country.as_deref(), Some("PT"));
+        assert_eq!(m.role, Some(Role::Member));
+        assert_eq!(m.missing, vec!["organisation", "motivation"]);
+        assert!(changed(&old, &m));
+        assert!(!changed(&m, &merge(&m, &new)));
+        assert_eq!(arrival_status(&m), "incomplete");
+    }
+
+    #[test]
+    fn ack_throttling() {
+        let day = 24 * 3_600_000;
+        assert!(should_ack(None, 0, day, false));
+        assert!(!should_ack(Some(1000), 2000, day, false));
+        assert!(should_ack(Some(1000), 2000, day, true));
+        assert!(should_ack(Some(1000), 1000 + day, day, false));
+    }
+
+    #[tokio::test]
+    async fn empty_database_lists_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}/t.db?mode=rwc", dir.path().display()),
+            1,
+        )
+        .await
+        .unwrap();
+        assert!(list(&db, None, None).await.unwrap().is_empty());
+        assert_eq!(team_size(&db.pool, "health").await.unwrap(), (0, 0));
+        assert!(get(&db.pool, 1).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! Intake against a temporary SQLite database: one record per applicant, corrections merged
+//! with their history kept, acknowledgements throttled unless the application changed, and
+//! attachments over the cap recorded without content.
+
+use crate::app::App;
+use crate::config::{Config, EXAMPLE};
+
+use super::{intake, store};
+
+async fn ctx(dir: &std::path::Path) -> crate::app::Ctx {
+    let text = EXAMPLE.replace(
+        "state_dir = \"/var/lib/convene\"",
+        &format!("state_dir = \"{}\"", dir.display()),
+    ) + "\n";
+    let mut config = Config::from_toml(&text, std::iter::empty()).unwrap();
+    config.applications.max_attachment_bytes = 10;
+    App::new(config, None).await.unwrap()
+}
+
+fn mail(id: &str, body: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "From: Ana Ruiz <ana@region.test>\r\nTo: wg@example.org\r\nSubject: Expression of interest\r\n\
+         Message-ID: <{id}@region.test>\r\n{extra}MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--b\r\n\
+         Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"cv.pdf\"\r\n\r\n\
+         %PDF-1.4 a small file\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
+const FORM: &str = "Name: Ana Ruiz\r\nOrganisation: Junta de Andalucia\r\n\
+                    Type of organisation: Public authority\r\nCountry: Spain\r\n\
+                    Working group: Digital\r\nRole: Core team member\r\n\
+                    Motivation: we train rural SMEs in digital skills and want to share it.\r\n";
+
+#[tokio::test]
+async fn corrections_update_one_record_and_acks_are_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(dir.path()).await;
+    let parse = |raw: &[u8]| {
+        let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
+        intake::prepare(&ctx.config, &msg).expect("an EoI")
+    };
+    let first = parse(&mail("m1", FORM, ""));
+    assert_eq!(first.email, "ana@region.test");
+    assert_eq!(first.attachments.len(), 1);
+    assert!(
+        first.attachments[0].content.is_none(),
+        "over the 10-byte cap"
+    );
+    let mut conn = ctx.db.pool.acquire().await.unwrap();
+    let o1 = intake::record(&mut conn, &ctx, 1, &first).await.unwrap();
+    assert!(o1.created && o1.acknowledged);
+
+    // The same application again: same record, no second acknowledgement.
+    let o2 = intake::record(&mut conn, &ctx, 2, &parse(&mail("m2", FORM, "")))
+        .await
+        .unwrap();
+    assert_eq!(o2.id, o1.id);
+    assert!(!o2.created && !o2.acknowledged);
+
+    // A correction changes the country: acknowledged again, the rest kept.
+    let reply =
+        "Correction:\r\nCountry: Portugal\r\n\r\nOn Monday Ana wrote:\r\n> Name: Ana Ruiz\r\n";
+    let fix = parse(&mail("m3", reply, "In-Reply-To: <m1@region.test>\r\n"));
+    let o3 = intake::record(&mut conn, &ctx, 3, &fix).await.unwrap();
+    assert_eq!(o3.id, o1.id);
+    assert!(o3.acknowledged);
+    drop(conn);
+
+    let all = store::list(&ctx.db, Some("digital"), None).await.unwrap();
+    assert_eq!(all.len(), 1);
+    let e = &all[0];
+    assert_eq!(e.record.country.as_deref(), Some("PT"));
+    assert_eq!(e.record.organisation.as_deref(), Some("Junta de Andalucia"));
+    assert_eq!(e.status, "complete", "{:?}", e.record.missing);
+    assert_eq!(e.message_id.as_deref(), Some("m3@region.test"));
+    assert_eq!(store::history_len(&ctx.db, e.id).await.unwrap(), 3);
+    let files = store::attachments(&ctx.db, e.id).await.unwrap();
+    assert_eq!(files.len(), 3);
+    assert!(
+        files
+            .iter()
+            .all(|(_, t, _, kept)| t == "application/pdf" && !kept)
+    );
+
+    let (acks,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE dedup_key LIKE 'eoi-ack-%'")
+            .fetch_one(&ctx.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(acks, 2);
+    let (cards,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM matrix_outbox WHERE source LIKE 'eoi-card-%' OR source LIKE 'eoi-update-%'",
+    )
+    .fetch_one(&ctx.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(cards, 3, "one card, two updates");
+}
+
+#[tokio::test]
+async fn accept_within_caps_then_refuse_with_the_reason() {
+    use super::review::{Verdict, decide};
+    let dir = tempfile::tempdir().unwrap();
+    let mut ctx = ctx(dir.path()).await;
+    std::sync::Arc::get_mut(&mut ctx)
+        .unwrap()
+        .config
+        .applications
+        .max_members = 1;
+    let mut ids = Vec::new();
+    for (n, who) in ["ana", "bo"].iter().enumerate() {
+        let raw = String::from_utf8(mail(&format!("x{n}"), FORM, ""))
+            .unwrap()
+            .replace("ana@region.test", &format!("{who}@region.test"))
+            .replace("Ana Ruiz", who);
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        let p = intake::prepare(&ctx.config, &msg).unwrap();
+        let mut conn = ctx.db.pool.acquire().await.unwrap();
+        ids.push(
+            intake::record(&mut conn, &ctx, n as i64, &p)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let accept = || Verdict::Accept {
+        role: None,
+        group: None,
+    };
+    let ok = decide(&ctx, ids[0], accept(), "@sec:x").await.unwrap();
+    assert!(
+        ok.contains("now **accepted** in `digital` as member"),
+        "{ok}"
+    );
+    let again = decide(&ctx, ids[0], accept(), "@sec:x").await.unwrap();
+    assert!(again.contains("already accepted"), "{again}");
+    let full = decide(&ctx, ids[1], accept(), "@sec:x").await.unwrap();
+    assert!(
+        full.contains("core team is full (1 of 1 members)"),
+        "{full}"
+    );
+    let wait = decide(&ctx, ids[1], Verdict::Waitlist, "@sec:x")
+        .await
+        .unwrap();
+    assert!(wait.contains("**waitlisted**"), "{wait}");
+    assert_eq!(
+        decide(&ctx, 99, Verdict::Waitlist, "@sec:x").await.unwrap(),
+        "No application #99."
+    );
+    let decisions: Vec<(String,)> = sqlx::query_as(
+        "SELECT dedup_key FROM mail_outbox WHERE dedup_key LIKE 'eoi-%-decision-%' ORDER BY id",
+    )
+    .fetch_all(&ctx.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+}
