@@ -175,7 +175,11 @@ pub struct CadenceConfig {
 
 impl Default for CadenceConfig {
     fn default() -> Self {
-        CadenceConfig { min_meetings: 3, min_online: 2, min_physical_brussels: 1 }
+        CadenceConfig {
+            min_meetings: 3,
+            min_online: 2,
+            min_physical_brussels: 1,
+        }
     }
 }
 
@@ -188,6 +192,14 @@ pub struct CalendarConfig {
     pub grace_hours: Option<u64>,
     #[serde(default)]
     pub jobs: Vec<CronJob>,
+    /// How long before each kind of item to remind (`meeting = ["14d", "7d", "1d", "1h"]`).
+    #[serde(default)]
+    pub offsets: crate::calendar::Offsets,
+    /// The secretariat's addresses: meeting reminders are mailed there with an invitation.
+    #[serde(default)]
+    pub secretariat_email: Vec<String>,
+    /// Externally visible base URL of the HTTP listener, for `!ics` (default: `http.listen`).
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,11 +212,34 @@ pub struct CronJob {
     pub action: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ApplicationsConfig {
     /// Folder of editable mail templates; built-in templates when unset.
     pub templates: Option<PathBuf>,
+    /// The open call every EoI is recorded under (one record per applicant per call).
+    pub call: String,
+    /// Attachments larger than this are recorded (name, type, size) without their content.
+    pub max_attachment_bytes: u64,
+    /// At most one acknowledgement per sender in this period, unless the application changed.
+    pub ack_period_hours: u64,
+    /// A group's core team: at most this many members (leaders included) …
+    pub max_members: u32,
+    /// … and this many leaders.
+    pub max_leaders: u32,
+}
+
+impl Default for ApplicationsConfig {
+    fn default() -> Self {
+        ApplicationsConfig {
+            templates: None,
+            call: "default".into(),
+            max_attachment_bytes: 10 * 1024 * 1024,
+            ack_period_hours: 24,
+            max_members: 20,
+            max_leaders: 2,
+        }
+    }
 }
 
 fn default_state_dir() -> PathBuf {
@@ -283,7 +318,9 @@ impl Config {
     ) -> anyhow::Result<Config> {
         let mut value: toml::Value = toml::from_str(text).map_err(|e| anyhow!("{e}"))?;
         for (key, raw) in env {
-            let Some(rest) = key.strip_prefix("CONVENE__") else { continue };
+            let Some(rest) = key.strip_prefix("CONVENE__") else {
+                continue;
+            };
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             apply_override(&mut value, &path, &raw)
                 .with_context(|| format!("environment variable {key}"))?;
@@ -301,46 +338,79 @@ impl Config {
         let mut errors = Vec::new();
         let mut err = |key: &str, why: String| errors.push(format!("key `{key}`: {why}"));
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
-            err("timezone", format!("`{}` is not an IANA time zone", self.timezone));
+            err(
+                "timezone",
+                format!("`{}` is not an IANA time zone", self.timezone),
+            );
         }
         let m = &self.matrix;
         if !(m.homeserver.starts_with("http://") || m.homeserver.starts_with("https://")) {
-            err("matrix.homeserver", "must be an http:// or https:// URL".into());
+            err(
+                "matrix.homeserver",
+                "must be an http:// or https:// URL".into(),
+            );
         }
         if !is_user_id(&m.user) {
-            err("matrix.user", format!("`{}` is not a Matrix user id (@name:server)", m.user));
+            err(
+                "matrix.user",
+                format!("`{}` is not a Matrix user id (@name:server)", m.user),
+            );
         }
         if !is_room_ref(&m.management_room) {
-            err("matrix.management_room", "must be a room id (!…) or alias (#…:server)".into());
+            err(
+                "matrix.management_room",
+                "must be a room id (!…) or alias (#…:server)".into(),
+            );
         }
         for (i, a) in m.admins.iter().enumerate() {
             if !is_user_id(a) {
-                err(&format!("matrix.admins[{i}]"), format!("`{a}` is not a Matrix user id"));
+                err(
+                    &format!("matrix.admins[{i}]"),
+                    format!("`{a}` is not a Matrix user id"),
+                );
             }
         }
         if m.command_prefix.is_empty() || m.command_prefix.contains(char::is_whitespace) {
-            err("matrix.command_prefix", "must be non-empty, without spaces".into());
+            err(
+                "matrix.command_prefix",
+                "must be non-empty, without spaces".into(),
+            );
         }
         if !self.mailbox.address.contains('@') {
             err("mailbox.address", "must be an email address".into());
         }
         if self.mailbox.idle_refresh_secs == 0 || self.mailbox.idle_refresh_secs >= 29 * 60 {
-            err("mailbox.idle_refresh_secs", "must be between 1 and 1739 (under 29 minutes)".into());
+            err(
+                "mailbox.idle_refresh_secs",
+                "must be between 1 and 1739 (under 29 minutes)".into(),
+            );
         }
         if self.mailbox.poll_secs == 0 {
             err("mailbox.poll_secs", "must be at least 1".into());
         }
         if self.mailbox.tls == TlsMode::Plain && !is_loopback(&self.mailbox.host) {
-            err("mailbox.tls", "plain IMAP is allowed only to a loopback host".into());
+            err(
+                "mailbox.tls",
+                "plain IMAP is allowed only to a loopback host".into(),
+            );
         }
         if self.smtp.tls == TlsMode::Plain && !is_loopback(&self.smtp.host) {
-            err("smtp.tls", "plain SMTP is allowed only to a loopback host".into());
+            err(
+                "smtp.tls",
+                "plain SMTP is allowed only to a loopback host".into(),
+            );
         }
         if self.smtp.user.is_some() != self.smtp.secret.is_some() {
-            err("smtp.secret", "smtp.user and smtp.secret go together".into());
+            err(
+                "smtp.secret",
+                "smtp.user and smtp.secret go together".into(),
+            );
         }
         if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
-            err("smtp.from", format!("`{}` is not a mailbox (Name <addr@host>)", self.smtp.from));
+            err(
+                "smtp.from",
+                format!("`{}` is not a mailbox (Name <addr@host>)", self.smtp.from),
+            );
         }
         if let Some(listen) = &self.http.listen
             && listen.parse::<std::net::SocketAddr>().is_err()
@@ -350,23 +420,70 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, g) in self.groups.iter().enumerate() {
             let slug_ok = !g.slug.is_empty()
-                && g.slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && g.slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if !slug_ok {
-                err(&format!("groups[{i}].slug"), "use lowercase letters, digits and -".into());
+                err(
+                    &format!("groups[{i}].slug"),
+                    "use lowercase letters, digits and -".into(),
+                );
             }
             if !seen.insert(g.slug.clone()) {
-                err(&format!("groups[{i}].slug"), format!("`{}` is used twice", g.slug));
+                err(
+                    &format!("groups[{i}].slug"),
+                    format!("`{}` is used twice", g.slug),
+                );
             }
             if !is_room_ref(&g.room) {
-                err(&format!("groups[{i}].room"), "must be a room id (!…) or alias".into());
+                err(
+                    &format!("groups[{i}].room"),
+                    "must be a room id (!…) or alias".into(),
+                );
             }
+        }
+        let a = &self.applications;
+        if a.call.trim().is_empty() {
+            err("applications.call", "must not be empty".into());
+        }
+        if a.max_leaders > a.max_members {
+            err(
+                "applications.max_leaders",
+                "must not exceed applications.max_members".into(),
+            );
+        }
+        if let Some(dir) = &a.templates
+            && !dir.is_dir()
+        {
+            err(
+                "applications.templates",
+                format!("`{}` is not a directory", dir.display()),
+            );
         }
         for (i, job) in self.calendar.jobs.iter().enumerate() {
             if !matches!(job.action.as_str(), "digest" | "cadence") {
-                err(&format!("calendar.jobs[{i}].action"), "must be `digest` or `cadence`".into());
+                err(
+                    &format!("calendar.jobs[{i}].action"),
+                    "must be `digest` or `cadence`".into(),
+                );
+            }
+            if let Err(e) = crate::calendar::Schedule::parse(&job.schedule, self.tz()) {
+                err(&format!("calendar.jobs[{i}].schedule"), format!("{e:#}"));
             }
         }
-        if errors.is_empty() { Ok(()) } else { bail!(errors.join("\n")) }
+        for (i, addr) in self.calendar.secretariat_email.iter().enumerate() {
+            if addr.parse::<lettre::message::Mailbox>().is_err() {
+                err(
+                    &format!("calendar.secretariat_email[{i}]"),
+                    format!("`{addr}` is not a mail address"),
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            bail!(errors.join("\n"))
+        }
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -377,7 +494,10 @@ impl Config {
     pub fn database_url(&self) -> anyhow::Result<String> {
         match &self.database.url {
             Some(s) => s.expose(),
-            None => Ok(format!("sqlite://{}?mode=rwc", self.state_dir.join("convene.db").display())),
+            None => Ok(format!(
+                "sqlite://{}?mode=rwc",
+                self.state_dir.join("convene.db").display()
+            )),
         }
     }
 
@@ -403,7 +523,9 @@ impl Config {
 }
 
 fn is_user_id(s: &str) -> bool {
-    s.strip_prefix('@').and_then(|r| r.split_once(':')).is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
+    s.strip_prefix('@')
+        .and_then(|r| r.split_once(':'))
+        .is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
 }
 
 /// Room ids of room version 12 have no `:server` part, so only the sigil is checked.
@@ -412,7 +534,10 @@ fn is_room_ref(s: &str) -> bool {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn apply_override(root: &mut toml::Value, path: &[String], raw: &str) -> anyhow::Result<()> {
@@ -439,7 +564,9 @@ fn apply_override(root: &mut toml::Value, path: &[String], raw: &str) -> anyhow:
                 })
             }
             toml::Value::Array(a) => {
-                let idx: usize = part.parse().map_err(|_| anyhow!("`{part}` is not an index"))?;
+                let idx: usize = part
+                    .parse()
+                    .map_err(|_| anyhow!("`{part}` is not an index"))?;
                 if idx > a.len() {
                     bail!("index {idx} skips elements (array has {})", a.len());
                 }

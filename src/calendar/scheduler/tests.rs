@@ -1,0 +1,270 @@
+//! The scheduler with injected instants: on time, catch-up (late / too old), no double
+//! firing across a restart (the database reopened), cron jobs across the DST changes.
+
+use chrono::TimeZone as _;
+
+use super::*;
+use crate::calendar::file;
+use crate::calendar::store::tests::temp_db;
+use crate::config::CronJob;
+
+const CAL: &str = r#"
+[[meeting]]
+id = "spring"
+title = "Health online meeting"
+groups = ["health"]
+mode = "online"
+start = "2026-03-29T10:00"
+join_link = "https://meet.example/h"
+
+[[deadline]]
+id = "old"
+title = "Old comments"
+due = "2026-03-20T12:00"
+groups = ["digital"]
+"#;
+
+fn config() -> Config {
+    let mut c = Config::from_toml(crate::config::EXAMPLE, Vec::new()).unwrap();
+    c.calendar.offsets = reminders::Offsets {
+        meeting: vec![TimeDelta::days(1), TimeDelta::hours(1)],
+        call_close: vec![],
+        deadline: vec![TimeDelta::days(1)],
+    };
+    c.calendar.secretariat_email = vec!["Sec <sec@example.test>".into()];
+    c.calendar.jobs = Vec::new();
+    c
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+async fn posts(db: &Db) -> Vec<(String, String, String)> {
+    sqlx::query_as("SELECT source, room_id, content FROM matrix_outbox ORDER BY id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn mails(db: &Db) -> Vec<(String, String)> {
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT dedup_key, raw FROM mail_outbox ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(k, raw)| (k, String::from_utf8_lossy(&raw).into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn on_time_once_then_late_then_never_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let c = config();
+    store::sync_file(&db, &file::parse(CAL).unwrap())
+        .await
+        .unwrap();
+
+    // The 1-day reminder of a 10:00 CEST meeting on the day clocks go forward is due at
+    // 10:00 CET the day before = 09:00 UTC.
+    let snap = store::load(&db).await.unwrap();
+    let next = next_wake(&snap.cal, &c, utc(2026, 3, 28, 0, 0)).unwrap();
+    assert_eq!(next, utc(2026, 3, 28, 9, 0));
+    let pass = process(&db, &c, "i", utc(2026, 3, 28, 0, 0), next)
+        .await
+        .unwrap();
+    assert_eq!(pass.sent.len(), 1, "{pass:?}");
+    assert!(pass.late.is_empty() && pass.skipped.is_empty());
+    let p = posts(&db).await;
+    assert_eq!(p.len(), 1, "one room: the meeting's group");
+    assert!(p[0].0.starts_with("reminder-meeting:spring:86400:") && p[0].0.ends_with("@health"));
+    let health = c.group("health").unwrap().room.clone();
+    assert_eq!(p[0].1, health);
+    let m = mails(&db).await;
+    assert_eq!(m.len(), 1);
+    assert!(m[0].1.contains("text/calendar") && m[0].1.contains("BEGIN:VEVENT"));
+    assert!(m[0].1.contains("Auto-Submitted: auto-generated"));
+
+    // The same window again, and after reopening the database: nothing more.
+    let again = process(&db, &c, "i", utc(2026, 3, 28, 0, 0), next)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    db.pool.close().await;
+    let db = temp_db(dir.path()).await;
+    let again = process(
+        &db,
+        &c,
+        "i",
+        utc(2026, 3, 27, 0, 0),
+        utc(2026, 3, 28, 9, 30),
+    )
+    .await
+    .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(posts(&db).await.len(), 1);
+
+    // Down from 06:00 to 07:30 UTC: the 1-hour reminder (07:00 UTC = 10:00 CEST − 1 h) is
+    // sent 30 minutes late, marked late.
+    let pass = process(
+        &db,
+        &c,
+        "i",
+        utc(2026, 3, 29, 6, 0),
+        utc(2026, 3, 29, 7, 30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pass.late.len(), 1, "{pass:?}");
+    let p = posts(&db).await;
+    assert_eq!(p.len(), 2);
+    assert!(p[1].2.contains("Sent late"), "{}", p[1].2);
+    assert_eq!(store::firing(&db, &pass.late[0]).await.unwrap(), Some(1));
+    assert_eq!(mails(&db).await.len(), 2);
+}
+
+#[tokio::test]
+async fn reminders_older_than_the_grace_period_are_reported_once_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let c = config();
+    store::sync_file(&db, &file::parse(CAL).unwrap())
+        .await
+        .unwrap();
+    // The deadline's 1-day reminder was due 19 Mar 12:00 CET = 11:00 UTC; we look 2 days on.
+    let (from, to) = (utc(2026, 3, 1, 0, 0), utc(2026, 3, 21, 11, 0));
+    let pass = process(&db, &c, "i", from, to).await.unwrap();
+    assert_eq!(pass.skipped.len(), 1, "{pass:?}");
+    assert!(pass.sent.is_empty() && pass.late.is_empty());
+    let p = posts(&db).await;
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].1, c.matrix.management_room);
+    assert!(
+        p[0].2.contains("Old comments") && p[0].2.contains("not sent"),
+        "{}",
+        p[0].2
+    );
+    assert_eq!(store::firing(&db, &pass.skipped[0]).await.unwrap(), Some(2));
+    assert!(process(&db, &c, "i", from, to).await.unwrap().is_empty());
+    assert_eq!(posts(&db).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let mut c = config();
+    c.calendar.jobs = vec![
+        CronJob {
+            name: "gap".into(),
+            schedule: "30 2 * * *".into(),
+            action: "digest".into(),
+        },
+        CronJob {
+            name: "cadence".into(),
+            schedule: "0 9 1 * *".into(),
+            action: "cadence".into(),
+        },
+    ];
+    store::sync_file(&db, &file::parse(CAL).unwrap())
+        .await
+        .unwrap();
+    // 29 Mar 2026: 02:30 does not exist in Brussels; 25 Oct 2026: it happens twice.
+    let mut fired = Vec::new();
+    for (from, to) in [
+        (utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 3, 0)),
+        (utc(2026, 10, 24, 23, 0), utc(2026, 10, 25, 3, 0)),
+    ] {
+        // Walk the window minute by minute as a running scheduler would.
+        let mut t = from;
+        while t < to {
+            let next = t + TimeDelta::minutes(1);
+            fired.extend(process(&db, &c, "i", t, next).await.unwrap().jobs);
+            t = next;
+        }
+    }
+    assert_eq!(
+        fired,
+        vec![
+            "job:gap:2026-03-29T01:00:00Z".to_owned(),
+            "job:gap:2026-10-25T00:30:00Z".to_owned()
+        ]
+    );
+    let p = posts(&db).await;
+    assert!(p.iter().all(|r| r.1 == c.matrix.management_room));
+    assert!(p[0].2.contains("coming 3 weeks"), "{}", p[0].2);
+
+    // Down for weeks: each job fires once, at its latest instant (the daily one included).
+    let pass = process(&db, &c, "i", utc(2026, 4, 15, 0, 0), utc(2026, 6, 1, 7, 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        pass.jobs,
+        vec![
+            "job:gap:2026-06-01T00:30:00Z".to_owned(),
+            "job:cadence:2026-06-01T07:00:00Z".to_owned()
+        ]
+    );
+    let last = posts(&db).await.pop().unwrap();
+    assert!(last.2.contains("Cadence 2026"), "{}", last.2);
+}
+
+#[test]
+fn digest_lists_the_coming_three_weeks() {
+    let cal = file::parse(CAL).unwrap();
+    let tz = chrono_tz::Europe::Brussels;
+    let text = digest(&cal, utc(2026, 3, 15, 8, 0), tz);
+    assert!(
+        text.contains("Health online meeting") && text.contains("Deadline: Old comments"),
+        "{text}"
+    );
+    assert!(digest(&cal, utc(2026, 5, 1, 8, 0), tz).contains("nothing planned"));
+}
+
+#[test]
+fn rooms_of_an_item_default_to_every_group() {
+    let c = config();
+    assert_eq!(rooms(&c, &[]).len(), c.groups.len());
+    let health = rooms(&c, &["health".to_owned()]);
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].0, "health");
+}
+
+#[tokio::test]
+async fn subscribers_get_the_reminders_of_their_groups_once_by_dm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let c = config();
+    store::sync_file(&db, &file::parse(CAL).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        store::subscribe(&db, "@ana:x", "health", "!dm-ana:x")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store::subscribe(&db, "@ana:x", "health", "!dm-ana:x")
+            .await
+            .unwrap()
+    );
+    store::subscribe(&db, "@ana:x", "digital", "!dm-ana:x")
+        .await
+        .unwrap();
+    store::subscribe(&db, "@bo:x", "digital", "!dm-bo:x")
+        .await
+        .unwrap();
+    assert_eq!(
+        store::dm_room_of(&db, "@ana:x").await.unwrap().as_deref(),
+        Some("!dm-ana:x")
+    );
+    let pass = process(&db, &c, "i", utc(2026, 3, 28, 8, 0), utc(2026, 3, 28, 9, 0))
+        .await
+        .unwrap();
+    assert_eq!(pass.sent.len(), 1);
+    let rooms: Vec<String> = posts(&db).await.into_iter().map(|p| p.1).collect();
+    let health = c.group("health").unwrap().room.clone();
+    assert_eq!(rooms, vec![health, "!dm-ana:x".to_owned()]);
+}
