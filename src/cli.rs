@@ -83,6 +83,35 @@ pub fn main() -> ExitCode {
                 }
             };
         }
+        Cmd::Calendar {
+            cmd:
+                crate::calendar::cli::CalendarCmd::Preview {
+                    expr,
+                    from,
+                    count,
+                    tz,
+                },
+        } => {
+            // An admin checks a schedule before deploying it: no config file needed.
+            let tz = match tz {
+                Some(t) => t.parse().ok(),
+                None => Config::load(&cli.config)
+                    .ok()
+                    .map(|c| c.tz())
+                    .or(Some(chrono_tz::Europe::Brussels)),
+            };
+            let Some(tz) = tz else {
+                eprintln!("convene: --tz is not an IANA time zone");
+                return ExitCode::from(2);
+            };
+            return match crate::calendar::cli::preview(&expr, from.as_deref(), count, tz) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("convene: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         _ => {}
     }
     let config = match Config::load(&cli.config) {

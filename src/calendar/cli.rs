@@ -20,6 +20,9 @@ pub enum CalendarCmd {
         from: Option<String>,
         #[arg(long, default_value_t = 10)]
         count: usize,
+        /// Time zone of the schedule (default: the config's `timezone`, else Europe/Brussels).
+        #[arg(long)]
+        tz: Option<String>,
     },
     /// Prints the calendar (the file and everything added since) as iCalendar.
     Export {
@@ -31,18 +34,39 @@ pub enum CalendarCmd {
     Import { file: std::path::PathBuf },
 }
 
+/// `convene calendar preview`: needs no database, and no configuration when `--tz` is given.
+pub fn preview(
+    expr: &str,
+    from: Option<&str>,
+    count: usize,
+    tz: chrono_tz::Tz,
+) -> anyhow::Result<()> {
+    let from = match from {
+        Some(f) => parse_from(f, tz)?,
+        None => Utc::now(),
+    };
+    for line in schedule::preview(expr, tz, from, count)? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 pub async fn run(cmd: CalendarCmd, config: Config) -> anyhow::Result<()> {
     let tz = config.tz();
     match cmd {
-        CalendarCmd::Preview { expr, from, count } => {
-            let from = match from {
-                Some(f) => parse_from(&f, tz)?,
-                None => Utc::now(),
+        CalendarCmd::Preview {
+            expr,
+            from,
+            count,
+            tz: named,
+        } => {
+            let tz = match named {
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--tz: `{n}` is not an IANA time zone"))?,
+                None => tz,
             };
-            for line in schedule::preview(&expr, tz, from, count)? {
-                println!("{line}");
-            }
-            Ok(())
+            preview(&expr, from.as_deref(), count, tz)
         }
         CalendarCmd::Export { group } => {
             let name = match &group {

@@ -7,11 +7,17 @@
 //! as one, else as a string), then serde with unknown keys rejected, then [`Config::validate`].
 //! The annotated example is `config/example.toml`, embedded for `convene print-config`.
 
+mod check;
+mod defaults;
+mod env;
 mod secret;
+
+use defaults::*;
+use env::apply_override;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 use serde::Deserialize;
 
 pub use secret::Secret;
@@ -242,66 +248,6 @@ impl Default for ApplicationsConfig {
     }
 }
 
-fn default_state_dir() -> PathBuf {
-    std::env::var_os("STATE_DIRECTORY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/convene"))
-}
-fn default_timezone() -> String {
-    "Europe/Brussels".into()
-}
-fn default_log() -> String {
-    "info".into()
-}
-fn default_device_name() -> String {
-    "convene".into()
-}
-fn default_prefix() -> String {
-    "!".into()
-}
-fn default_imap_port() -> u16 {
-    993
-}
-fn default_smtp_port() -> u16 {
-    587
-}
-fn default_tls() -> TlsMode {
-    TlsMode::Tls
-}
-fn default_smtp_tls() -> TlsMode {
-    TlsMode::Starttls
-}
-fn default_folder() -> String {
-    "INBOX".into()
-}
-fn yes() -> bool {
-    true
-}
-fn default_idle_refresh() -> u64 {
-    20 * 60
-}
-fn default_poll() -> u64 {
-    60
-}
-fn default_max_message() -> u64 {
-    25 * 1024 * 1024
-}
-fn default_max_attempts() -> u32 {
-    8
-}
-fn default_max_connections() -> u32 {
-    4
-}
-fn one() -> u32 {
-    1
-}
-fn two() -> u32 {
-    2
-}
-fn three() -> u32 {
-    3
-}
-
 impl Config {
     /// Reads the file, applies `CONVENE__*` overrides from the process environment, checks.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
@@ -331,159 +277,6 @@ impl Config {
         })?;
         config.validate()?;
         Ok(config)
-    }
-
-    /// Semantic checks serde cannot do; every error names the key.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let mut errors = Vec::new();
-        let mut err = |key: &str, why: String| errors.push(format!("key `{key}`: {why}"));
-        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
-            err(
-                "timezone",
-                format!("`{}` is not an IANA time zone", self.timezone),
-            );
-        }
-        let m = &self.matrix;
-        if !(m.homeserver.starts_with("http://") || m.homeserver.starts_with("https://")) {
-            err(
-                "matrix.homeserver",
-                "must be an http:// or https:// URL".into(),
-            );
-        }
-        if !is_user_id(&m.user) {
-            err(
-                "matrix.user",
-                format!("`{}` is not a Matrix user id (@name:server)", m.user),
-            );
-        }
-        if !is_room_ref(&m.management_room) {
-            err(
-                "matrix.management_room",
-                "must be a room id (!…) or alias (#…:server)".into(),
-            );
-        }
-        for (i, a) in m.admins.iter().enumerate() {
-            if !is_user_id(a) {
-                err(
-                    &format!("matrix.admins[{i}]"),
-                    format!("`{a}` is not a Matrix user id"),
-                );
-            }
-        }
-        if m.command_prefix.is_empty() || m.command_prefix.contains(char::is_whitespace) {
-            err(
-                "matrix.command_prefix",
-                "must be non-empty, without spaces".into(),
-            );
-        }
-        if !self.mailbox.address.contains('@') {
-            err("mailbox.address", "must be an email address".into());
-        }
-        if self.mailbox.idle_refresh_secs == 0 || self.mailbox.idle_refresh_secs >= 29 * 60 {
-            err(
-                "mailbox.idle_refresh_secs",
-                "must be between 1 and 1739 (under 29 minutes)".into(),
-            );
-        }
-        if self.mailbox.poll_secs == 0 {
-            err("mailbox.poll_secs", "must be at least 1".into());
-        }
-        if self.mailbox.tls == TlsMode::Plain && !is_loopback(&self.mailbox.host) {
-            err(
-                "mailbox.tls",
-                "plain IMAP is allowed only to a loopback host".into(),
-            );
-        }
-        if self.smtp.tls == TlsMode::Plain && !is_loopback(&self.smtp.host) {
-            err(
-                "smtp.tls",
-                "plain SMTP is allowed only to a loopback host".into(),
-            );
-        }
-        if self.smtp.user.is_some() != self.smtp.secret.is_some() {
-            err(
-                "smtp.secret",
-                "smtp.user and smtp.secret go together".into(),
-            );
-        }
-        if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
-            err(
-                "smtp.from",
-                format!("`{}` is not a mailbox (Name <addr@host>)", self.smtp.from),
-            );
-        }
-        if let Some(listen) = &self.http.listen
-            && listen.parse::<std::net::SocketAddr>().is_err()
-        {
-            err("http.listen", format!("`{listen}` is not host:port"));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (i, g) in self.groups.iter().enumerate() {
-            let slug_ok = !g.slug.is_empty()
-                && g.slug
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !slug_ok {
-                err(
-                    &format!("groups[{i}].slug"),
-                    "use lowercase letters, digits and -".into(),
-                );
-            }
-            if !seen.insert(g.slug.clone()) {
-                err(
-                    &format!("groups[{i}].slug"),
-                    format!("`{}` is used twice", g.slug),
-                );
-            }
-            if !is_room_ref(&g.room) {
-                err(
-                    &format!("groups[{i}].room"),
-                    "must be a room id (!…) or alias".into(),
-                );
-            }
-        }
-        let a = &self.applications;
-        if a.call.trim().is_empty() {
-            err("applications.call", "must not be empty".into());
-        }
-        if a.max_leaders > a.max_members {
-            err(
-                "applications.max_leaders",
-                "must not exceed applications.max_members".into(),
-            );
-        }
-        if let Some(dir) = &a.templates
-            && !dir.is_dir()
-        {
-            err(
-                "applications.templates",
-                format!("`{}` is not a directory", dir.display()),
-            );
-        }
-        for (i, job) in self.calendar.jobs.iter().enumerate() {
-            if !matches!(job.action.as_str(), "digest" | "cadence") {
-                err(
-                    &format!("calendar.jobs[{i}].action"),
-                    "must be `digest` or `cadence`".into(),
-                );
-            }
-            if let Err(e) = crate::calendar::Schedule::parse(&job.schedule, self.tz()) {
-                err(&format!("calendar.jobs[{i}].schedule"), format!("{e:#}"));
-            }
-        }
-        for (i, addr) in self.calendar.secretariat_email.iter().enumerate() {
-            if addr.parse::<lettre::message::Mailbox>().is_err() {
-                err(
-                    &format!("calendar.secretariat_email[{i}]"),
-                    format!("`{addr}` is not a mail address"),
-                );
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            bail!(errors.join("\n"))
-        }
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -520,69 +313,6 @@ impl Config {
     pub fn is_admin(&self, user: &str) -> bool {
         self.matrix.admins.iter().any(|a| a == user)
     }
-}
-
-fn is_user_id(s: &str) -> bool {
-    s.strip_prefix('@')
-        .and_then(|r| r.split_once(':'))
-        .is_some_and(|(l, h)| !l.is_empty() && !h.is_empty())
-}
-
-/// Room ids of room version 12 have no `:server` part, so only the sigil is checked.
-fn is_room_ref(s: &str) -> bool {
-    (s.starts_with('!') && s.len() > 1) || (s.starts_with('#') && s.contains(':'))
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn apply_override(root: &mut toml::Value, path: &[String], raw: &str) -> anyhow::Result<()> {
-    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
-    let mut node = root;
-    for (i, part) in path.iter().enumerate() {
-        let last = i + 1 == path.len();
-        node = match node {
-            toml::Value::Table(t) => {
-                if last {
-                    t.insert(part.clone(), parsed);
-                    return Ok(());
-                }
-                let next_is_index = path[i + 1].parse::<usize>().is_ok();
-                t.entry(part.clone()).or_insert_with(|| {
-                    if next_is_index {
-                        toml::Value::Array(Vec::new())
-                    } else {
-                        toml::Value::Table(Default::default())
-                    }
-                })
-            }
-            toml::Value::Array(a) => {
-                let idx: usize = part
-                    .parse()
-                    .map_err(|_| anyhow!("`{part}` is not an index"))?;
-                if idx > a.len() {
-                    bail!("index {idx} skips elements (array has {})", a.len());
-                }
-                if idx == a.len() {
-                    a.push(toml::Value::Table(Default::default()));
-                }
-                if last {
-                    a[idx] = parsed;
-                    return Ok(());
-                }
-                &mut a[idx]
-            }
-            _ => bail!("`{part}` is inside a value that is not a table"),
-        };
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,22 +4,19 @@
 //! Some helpers serve only some tests.
 #![allow(dead_code)]
 
+mod mail;
+mod person;
+
+pub use mail::*;
+pub use person::*;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::{KeyInit, Mac};
-use matrix_sdk::config::SyncSettings;
-use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
-use matrix_sdk::ruma::events::InitialStateEvent;
-use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
-use matrix_sdk::ruma::events::room::message::{
-    OriginalSyncRoomMessageEvent, RoomMessageEventContent,
-};
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
-use matrix_sdk::{Client, Room};
 
 pub fn stack() -> &'static HashMap<String, String> {
     static ENV: std::sync::OnceLock<HashMap<String, String>> = std::sync::OnceLock::new();
@@ -82,184 +79,6 @@ pub async fn register_user(localpart: &str, password: &str) -> OwnedUserId {
         .try_into()
         .unwrap()
 }
-
-/// A message seen by the test client.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub room: String,
-    pub event_id: String,
-    pub sender: String,
-    pub body: String,
-    pub msgtype: String,
-    pub in_reply_to: Option<String>,
-    pub thread_root: Option<String>,
-}
-
-/// A real Matrix client playing the secretariat (or a member), syncing in the background.
-pub struct Person {
-    pub client: Client,
-    pub user: OwnedUserId,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Person {
-    pub async fn new(tag: &str) -> Person {
-        let localpart = format!("{tag}-{}", unique());
-        let user = register_user(&localpart, "pw-person").await;
-        let dir = tempfile::tempdir().unwrap();
-        let client = Client::builder()
-            .homeserver_url(env("MATRIX_HOMESERVER"))
-            .sqlite_store(dir.path(), None)
-            .build()
-            .await
-            .unwrap();
-        client
-            .matrix_auth()
-            .login_username(&localpart, "pw-person")
-            .send()
-            .await
-            .unwrap();
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let sink = seen.clone();
-        client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room| {
-            let sink = sink.clone();
-            async move {
-                let in_reply_to = match &ev.content.relates_to {
-                    Some(matrix_sdk::ruma::events::room::message::Relation::Reply(r)) => {
-                        Some(r.in_reply_to.event_id.to_string())
-                    }
-                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => {
-                        t.in_reply_to.as_ref().map(|r| r.event_id.to_string())
-                    }
-                    _ => None,
-                };
-                let thread_root = match &ev.content.relates_to {
-                    Some(matrix_sdk::ruma::events::room::message::Relation::Thread(t)) => {
-                        Some(t.event_id.to_string())
-                    }
-                    _ => None,
-                };
-                sink.lock().unwrap().push(Seen {
-                    thread_root,
-                    room: room.room_id().to_string(),
-                    event_id: ev.event_id.to_string(),
-                    sender: ev.sender.to_string(),
-                    body: ev.content.body().to_owned(),
-                    msgtype: ev.content.msgtype().to_owned(),
-                    in_reply_to,
-                });
-            }
-        });
-        client
-            .sync_once(SyncSettings::default().timeout(Duration::ZERO))
-            .await
-            .unwrap();
-        let bg = client.clone();
-        tokio::spawn(async move {
-            let _ = bg
-                .sync(SyncSettings::default().timeout(Duration::from_secs(5)))
-                .await;
-        });
-        Person {
-            client,
-            user,
-            seen,
-            _dir: dir,
-        }
-    }
-
-    pub async fn create_room(
-        &self,
-        name: &str,
-        invite: &[&OwnedUserId],
-        encrypted: bool,
-    ) -> OwnedRoomId {
-        let mut req = CreateRoom::new();
-        req.name = Some(name.to_owned());
-        req.preset = Some(RoomPreset::PrivateChat);
-        req.invite = invite.iter().map(|u| (*u).clone()).collect();
-        if encrypted {
-            req.initial_state = vec![
-                InitialStateEvent::with_empty_state_key(
-                    RoomEncryptionEventContent::with_recommended_defaults(),
-                )
-                .to_raw_any(),
-            ];
-        }
-        self.client
-            .create_room(req)
-            .await
-            .unwrap()
-            .room_id()
-            .to_owned()
-    }
-
-    /// Waits until `user` has joined `room` (as seen by this client's sync).
-    pub async fn wait_joined(&self, room: &OwnedRoomId, user: &OwnedUserId, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(r) = self.client.get_room(room)
-                && let Ok(Some(m)) = r.get_member_no_sync(user).await
-                && *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{user} did not join {room} within {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    pub async fn say(&self, room: &OwnedRoomId, text: &str) -> String {
-        let room = self
-            .client
-            .get_room(room)
-            .expect("room known to the test client");
-        room.send(RoomMessageEventContent::text_plain(text))
-            .await
-            .unwrap()
-            .response
-            .event_id
-            .to_string()
-    }
-
-    /// Messages in `room` whose body contains `needle`, from anyone but this person.
-    pub fn matching(&self, room: &OwnedRoomId, needle: &str) -> Vec<Seen> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| {
-                s.room == room.as_str() && s.body.contains(needle) && s.sender != self.user.as_str()
-            })
-            .cloned()
-            .collect()
-    }
-
-    /// Waits for at least one matching message, then lets `settle` pass and returns them all.
-    pub async fn wait_for(
-        &self,
-        room: &OwnedRoomId,
-        needle: &str,
-        timeout: Duration,
-        settle: Duration,
-    ) -> Vec<Seen> {
-        let deadline = Instant::now() + timeout;
-        while self.matching(room, needle).is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "no message containing {needle:?} in {room} within {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        tokio::time::sleep(settle).await;
-        self.matching(room, needle)
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Backend {
     Sqlite,
@@ -522,45 +341,6 @@ impl Drop for TestApp {
     }
 }
 
-/// Sends a mail through Postfix (plain SMTP on loopback).
-pub async fn send_mail(
-    from: &str,
-    to: &str,
-    subject: &str,
-    body: &str,
-    extra_headers: &[(&str, &str)],
-) {
-    let mut raw = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{}@sender.test>\r\nDate: {}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n",
-        unique(),
-        chrono::Utc::now().to_rfc2822()
-    );
-    for (k, v) in extra_headers {
-        raw.push_str(&format!("{k}: {v}\r\n"));
-    }
-    raw.push_str("\r\n");
-    raw.push_str(body);
-    let envelope_from = from
-        .rsplit_once('<')
-        .map_or(from, |(_, a)| a.trim_end_matches('>'));
-    send_raw(envelope_from, to, raw.as_bytes()).await;
-}
-
-pub async fn send_raw(envelope_from: &str, to: &str, raw: &[u8]) {
-    use lettre::AsyncTransport;
-    let transport =
-        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(env("SMTP_HOST"))
-            .port(env("SMTP_PORT").parse().unwrap())
-            .build();
-    let from = if envelope_from.is_empty() {
-        None
-    } else {
-        Some(envelope_from.parse().unwrap())
-    };
-    let envelope = lettre::address::Envelope::new(from, vec![to.parse().unwrap()]).unwrap();
-    transport.send_raw(&envelope, raw).await.unwrap();
-}
-
 async fn create_pg_database(name: &str) -> String {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
@@ -572,52 +352,4 @@ async fn create_pg_database(name: &str) -> String {
         .unwrap();
     let base = admin.rsplit_once('/').unwrap().0;
     format!("{base}/{name}")
-}
-
-/// Every message in an INBOX of the stack's Dovecot, as raw bytes, oldest first.
-pub async fn inbox(user: &str, password: &str) -> Vec<Vec<u8>> {
-    use futures_util::StreamExt;
-    let cfg: convene::config::MailboxConfig = toml::from_str(&format!(
-        "host = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{user}\"\nsecret = \"{password}\"\naddress = \"{user}@{}\"\n",
-        env("IMAP_PORT"),
-        env("MAIL_DOMAIN")
-    ))
-    .unwrap();
-    let mut session = convene::mail::imap::connect(&cfg).await.unwrap();
-    session.select("INBOX").await.unwrap();
-    let mut out = Vec::new();
-    {
-        let mut stream = session.uid_fetch("1:*", "(UID BODY.PEEK[])").await.unwrap();
-        while let Some(f) = stream.next().await {
-            if let Some(body) = f.unwrap().body() {
-                out.push(body.to_vec());
-            }
-        }
-    }
-    let _ = session.logout().await;
-    out
-}
-
-/// Waits for mail in the catch-all mailbox (every address outside convene.test) to `to`.
-pub async fn wait_for_mail_to(to: &str, timeout: Duration) -> Vec<Vec<u8>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let found: Vec<Vec<u8>> = inbox(&env("CATCHALL_USER"), &env("CATCHALL_PASSWORD"))
-            .await
-            .into_iter()
-            .filter(|m| {
-                let head = String::from_utf8_lossy(&m[..m.len().min(4000)]).to_ascii_lowercase();
-                head.contains(&format!("to: {}", to.to_ascii_lowercase()))
-                    || head.contains(&format!("<{}>", to.to_ascii_lowercase()))
-            })
-            .collect();
-        if !found.is_empty() {
-            return found;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail to {to} within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

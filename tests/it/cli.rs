@@ -1,0 +1,64 @@
+//! The command line: check-config, print-config, command.
+
+#[test]
+fn check_config_names_the_offending_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let bad = convene::config::EXAMPLE.replace("port = 993", "port = \"imaps\"");
+    std::fs::write(&path, bad).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args(["--config", path.to_str().unwrap(), "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mailbox.port"), "{err}");
+
+    std::fs::write(&path, convene::config::EXAMPLE).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args(["--config", path.to_str().unwrap(), "check-config"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn print_config_is_the_example_and_cli_runs_commands() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .arg("print-config")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        convene::config::EXAMPLE
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = convene::config::EXAMPLE.replace(
+        "state_dir = \"/var/lib/convene\"",
+        &format!("state_dir = \"{}\"", dir.path().display()),
+    );
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "command",
+            "!help",
+            "--group",
+            "health",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("`!help [command]`"));
+}
