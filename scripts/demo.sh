@@ -90,10 +90,11 @@ echo "convene is running (pid $pid, log $DEMO/convene.log)"
 
 banner "mail an expression of interest to working-groups+digital@convene.test"
 marker="demo-$(date +%s)"
-python3 scripts/stack/send-mail.py --from "Aino Virtanen <aino.virtanen@kainuu-region.test>" \
+msgid=$(python3 scripts/stack/send-mail.py --from "Aino Virtanen <aino.virtanen@kainuu-region.test>" \
   --to "working-groups+digital@convene.test" \
   --subject "Expression of interest: Digital Working Group ($marker)" \
-  --body $'Dear Secretariat,\n\nName: Aino Virtanen\nOrganisation: Regional Council of Kainuu\nCountry: Finland\nWorking group: Digital\nRole: Core team member\nMotivation: we pilot remote digital-skills training for SMEs.\n\nBest regards,\nAino'
+  --body $'Dear Secretariat,\n\nName: Aino Virtanen\nOrganisation: Regional Council of Kainuu\nCountry: Finland\nWorking group: Digital\nRole: Core team member\nMotivation: we pilot remote digital-skills training for SMEs.\n\nBest regards,\nAino')
+echo "sent $msgid"
 
 banner "the Digital room, as the secretariat sees it"
 found=""
@@ -106,6 +107,46 @@ done
 echo "$found" | python3 -c 'import json,sys
 for l in sys.stdin:
     e=json.loads(l); print("from", e["sender"]); print(e["body"])'
+
+banner "the application card in the management room"
+card=""
+for _ in $(seq 1 100); do
+  card=$(python3 scripts/stack/matrix-messages.py ROOM_MANAGEMENT --limit 20 | grep "Aino Virtanen" | tail -1 || true)
+  [[ -n $card ]] && break
+  sleep 0.2
+done
+echo "${card:-no card}" | python3 -c 'import json,sys
+for l in sys.stdin:
+    print(json.loads(l)["body"])' 2>/dev/null || echo "$card"
+
+banner "the acknowledgement in the applicant's mailbox (IMAP)"
+python3 - "$msgid" <<'PY'
+import imaplib, os, sys, time, email
+from email.header import decode_header, make_header
+msgid = sys.argv[1]
+for _ in range(50):
+    m = imaplib.IMAP4(os.environ["IMAP_HOST"], int(os.environ["IMAP_PORT"]))
+    m.login(os.environ["CATCHALL_USER"], os.environ["CATCHALL_PASSWORD"])
+    m.select("INBOX")
+    _, ids = m.search(None, "TO", "aino.virtanen@kainuu-region.test")
+    found = None
+    for i in reversed(ids[0].split()):
+        _, data = m.fetch(i, "(BODY.PEEK[])")
+        msg = email.message_from_bytes(data[0][1])
+        if (msg.get("In-Reply-To") or "").strip() == msgid:
+            found = msg
+            break
+    m.logout()
+    if found:
+        for h in ("Subject", "Auto-Submitted", "In-Reply-To"):
+            print(f"{h}: {make_header(decode_header(found.get(h, '')))}")
+        print()
+        print(found.get_payload(decode=True).decode("utf-8", "replace").strip())
+        break
+    time.sleep(0.2)
+else:
+    print("no acknowledgement found")
+PY
 
 banner "!help in the Digital room"
 curl -fsS -X PUT -H "Authorization: Bearer $MATRIX_SECRETARIAT_TOKEN" -H 'Content-Type: application/json' \

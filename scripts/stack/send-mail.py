@@ -17,7 +17,7 @@ import smtplib
 import sys
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 
 
 def stack_env():
@@ -82,7 +82,7 @@ def main():
             msg["Cc"] = ", ".join(args.cc)
         msg["Subject"] = args.subject
         msg["Date"] = formatdate(localtime=True)
-        domain = args.sender.rpartition("@")[2] or "localhost"
+        domain = parseaddr(args.sender)[1].rpartition("@")[2] or "localhost"
         msgid = make_msgid(domain=domain)
         for h in args.header:
             k, sep, v = h.partition(":")
