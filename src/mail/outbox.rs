@@ -220,7 +220,8 @@ async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
         .execute(&ctx.db.pool)
         .await?;
         let qid =
-            crate::storage::quarantine::record(&ctx.db, "mail_outbox", Some(row.id), error).await?;
+            crate::storage::quarantine::record(&ctx.db.pool, "mail_outbox", Some(row.id), error)
+                .await?;
         let text = format!(
             "⚠ Outgoing mail {} to {} failed {attempts} times: {error} (quarantine #{qid})",
             row.message_id, row.recipients

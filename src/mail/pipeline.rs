@@ -26,14 +26,22 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
                 return Ok(());
             }
             if mail.attempts >= MAX_ATTEMPTS {
-                let why = format!("failed {} times: {}", mail.attempts, mail.error.as_deref().unwrap_or("unknown error"));
+                let why = format!(
+                    "failed {} times: {}",
+                    mail.attempts,
+                    mail.error.as_deref().unwrap_or("unknown error")
+                );
                 quarantine(&ctx, &mail, &why).await?;
                 continue;
             }
             inbound::bump_attempts(&ctx.db, mail.id).await?;
             if let Err(e) = handle(&ctx, &mail).await {
                 let why = format!("{e:#}");
-                tracing::warn!(id = mail.id, error = why, "mail handling failed; will retry");
+                tracing::warn!(
+                    id = mail.id,
+                    error = why,
+                    "mail handling failed; will retry"
+                );
                 sqlx::query("UPDATE inbound_mail SET error = $1 WHERE id = $2")
                     .bind(&why)
                     .bind(mail.id)
@@ -68,7 +76,9 @@ struct Decision {
 }
 
 fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
-    let msg = MessageParser::default().parse(raw).ok_or("not a parseable mail message")?;
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or("not a parseable mail message")?;
     if msg.headers().is_empty() {
         return Err("no headers: not a mail message".into());
     }
@@ -77,16 +87,36 @@ fn decide(ctx: &Ctx, mail: &Stored, raw: &[u8]) -> Result<Decision, String> {
     let mut route = route::route(&msg, &ctx.config);
     if auto.is_some() {
         // Automatic mail is shown to the secretariat only, and never answered.
-        route = route::Route { group: route.group, room: ctx.config.matrix.management_room.clone(), why: "automatic" };
+        route = route::Route {
+            group: route.group,
+            room: ctx.config.matrix.management_room.clone(),
+            why: "automatic",
+        };
     }
-    let note = auto.as_ref().map(|r| format!("automatic mail ({r}): not answered"));
+    let note = auto
+        .as_ref()
+        .map(|r| format!("automatic mail ({r}): not answered"));
     let content = render::mail_event(&msg, mail.id, note.as_deref());
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
-    let sent = msg.date().and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
+    let sent = msg
+        .date()
+        .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0));
     let references = super::thread::referenced_ids(&msg);
     // Automatic mail is never an application and never answered.
-    let eoi = if auto.is_none() { crate::applications::intake::prepare(&ctx.config, &msg) } else { None };
-    Ok(Decision { route, automatic: auto, content, text, sent, references, eoi })
+    let eoi = if auto.is_none() {
+        crate::applications::intake::prepare(&ctx.config, &msg)
+    } else {
+        None
+    };
+    Ok(Decision {
+        route,
+        automatic: auto,
+        content,
+        text,
+        sent,
+        references,
+        eoi,
+    })
 }
 
 async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
@@ -94,16 +124,28 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
         return quarantine(ctx, mail, "no content stored").await;
     };
     if let Some(err) = mail.error.as_deref().filter(|e| e.starts_with("oversized")) {
-        return quarantine(ctx, mail, &format!("{err} (larger than mailbox.max_message_bytes)")).await;
+        return quarantine(
+            ctx,
+            mail,
+            &format!("{err} (larger than mailbox.max_message_bytes)"),
+        )
+        .await;
     }
     let decision = match std::panic::catch_unwind(AssertUnwindSafe(|| decide(ctx, mail, raw))) {
         Ok(Ok(d)) => d,
         Ok(Err(why)) => return quarantine(ctx, mail, &why).await,
         Err(panic) => {
-            let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            return quarantine(ctx, mail, &format!("internal error while reading the mail: {what}")).await;
+            return quarantine(
+                ctx,
+                mail,
+                &format!("internal error while reading the mail: {what}"),
+            )
+            .await;
         }
     };
     let kind = match (&decision.automatic, &decision.eoi) {
@@ -117,8 +159,16 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
     };
     let post = match &thread {
         // An answer to a mail of a thread goes into that thread, in that room.
-        Some(t) => Post::message(format!("mail-{}", mail.id), &t.room_id, super::thread::in_thread(decision.content, t)),
-        None => Post::message(format!("mail-{}", mail.id), &decision.route.room, decision.content),
+        Some(t) => Post::message(
+            format!("mail-{}", mail.id),
+            &t.room_id,
+            super::thread::in_thread(decision.content, t),
+        ),
+        None => Post::message(
+            format!("mail-{}", mail.id),
+            &decision.route.room,
+            decision.content,
+        ),
     };
     let mut tx = ctx.db.pool.begin().await?;
     outbox::enqueue(&mut *tx, &ctx.install_id, &post).await?;
@@ -136,15 +186,26 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
     tx.commit().await?;
     tracing::info!(id = mail.id, uid = mail.uid, key = %mail.message_key, kind, group = ?decision.route.group, why = decision.route.why, "mail routed");
     if let Some(outcome) = &intake {
-        tracing::info!(id = mail.id, eoi = outcome.id, created = outcome.created, acknowledged = outcome.acknowledged, "expression of interest recorded");
+        tracing::info!(
+            id = mail.id,
+            eoi = outcome.id,
+            created = outcome.created,
+            acknowledged = outcome.acknowledged,
+            "expression of interest recorded"
+        );
         ctx.wake.mail_outbox.notify_one();
     }
     crate::failpoint::hit("after-route");
     ctx.wake.matrix_outbox.notify_one();
     if decision.automatic.is_none()
-        && let Err(e) = crate::calendar::detect::on_mail(ctx, mail.id, &decision.text, decision.sent).await
+        && let Err(e) =
+            crate::calendar::detect::on_mail(ctx, mail.id, &decision.text, decision.sent).await
     {
-        tracing::warn!(id = mail.id, error = format!("{e:#}"), "deadline detection failed");
+        tracing::warn!(
+            id = mail.id,
+            error = format!("{e:#}"),
+            "deadline detection failed"
+        );
     }
     Ok(())
 }
@@ -152,12 +213,26 @@ async fn handle(ctx: &Ctx, mail: &Stored) -> anyhow::Result<()> {
 /// Keeps the mail with the reason and tells the management room.
 pub async fn quarantine(ctx: &Ctx, mail: &Stored, reason: &str) -> anyhow::Result<()> {
     tracing::warn!(id = mail.id, key = %mail.message_key, reason, "mail quarantined");
-    let qid = crate::storage::quarantine::record(&ctx.db, "inbound_mail", Some(mail.id), reason).await?;
+    // Record, state and report commit together: a crash cannot quarantine a mail twice.
+    let mut tx = ctx.db.pool.begin().await?;
+    let qid =
+        crate::storage::quarantine::record(&mut *tx, "inbound_mail", Some(mail.id), reason).await?;
     sqlx::query("UPDATE inbound_mail SET state = 'quarantined', error = $1 WHERE id = $2")
         .bind(reason)
         .bind(mail.id)
-        .execute(&ctx.db.pool)
+        .execute(&mut *tx)
         .await?;
-    let text = format!("⚠ Mail {} (UID {}) was quarantined: {reason} (quarantine #{qid})", mail.message_key, mail.uid);
-    ctx.post_notice(&format!("quarantine-{qid}"), &ctx.config.matrix.management_room.clone(), &text).await
+    let text = format!(
+        "⚠ Mail {} (UID {}) was quarantined: {reason} (quarantine #{qid})",
+        mail.message_key, mail.uid
+    );
+    let post = Post::message(
+        format!("quarantine-{qid}"),
+        &ctx.config.matrix.management_room,
+        crate::matrix::notice(&text),
+    );
+    outbox::enqueue(&mut *tx, &ctx.install_id, &post).await?;
+    tx.commit().await?;
+    ctx.wake.matrix_outbox.notify_one();
+    Ok(())
 }

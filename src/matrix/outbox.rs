@@ -176,8 +176,9 @@ async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
             .bind(row.id)
             .execute(&ctx.db.pool)
             .await?;
-        let qid = crate::storage::quarantine::record(&ctx.db, "matrix_outbox", Some(row.id), error)
-            .await?;
+        let qid =
+            crate::storage::quarantine::record(&ctx.db.pool, "matrix_outbox", Some(row.id), error)
+                .await?;
         if row.room_id != ctx.config.matrix.management_room {
             let text = format!(
                 "⚠ Could not post to {} after {attempts} attempts: {error} (quarantine #{qid})",

@@ -3,9 +3,10 @@
 
 use super::{Db, now_ms};
 
-/// Records a quarantined item and returns its id.
-pub async fn record(
-    db: &Db,
+/// Records a quarantined item and returns its id. Takes any executor, so the record can share
+/// a transaction with the state change it explains.
+pub async fn record<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
     source: &str,
     ref_id: Option<i64>,
     reason: &str,
@@ -17,7 +18,7 @@ pub async fn record(
     .bind(ref_id)
     .bind(reason)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(ex)
     .await?;
     Ok(id)
 }
