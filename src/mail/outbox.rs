@@ -208,42 +208,33 @@ async fn send(smtp: &AsyncSmtpTransport<Tokio1Executor>, row: &Row) -> anyhow::R
 }
 
 async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
-    let attempts = row.attempts + 1;
-    if attempts >= i64::from(ctx.config.smtp.max_attempts) {
-        tracing::error!(id = row.id, error, "giving up on outgoing mail");
-        sqlx::query(
-            "UPDATE mail_outbox SET state = 'failed', attempts = $1, last_error = $2 WHERE id = $3",
-        )
-        .bind(attempts)
-        .bind(error)
-        .bind(row.id)
-        .execute(&ctx.db.pool)
-        .await?;
-        let qid =
-            crate::storage::quarantine::record(&ctx.db.pool, "mail_outbox", Some(row.id), error)
-                .await?;
-        let text = format!(
-            "⚠ Outgoing mail {} to {} failed {attempts} times: {error} (quarantine #{qid})",
-            row.message_id, row.recipients
-        );
-        ctx.post_notice(
-            &format!("quarantine-{qid}"),
-            &ctx.config.matrix.management_room.clone(),
-            &text,
-        )
-        .await?;
-        return Ok(());
-    }
-    let delay_ms = 2000i64 << attempts.min(10);
-    tracing::warn!(id = row.id, attempts, error, "SMTP send failed; will retry");
-    sqlx::query(
-        "UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4",
+    use crate::storage::outbox::{Failed, fail_attempt};
+    let max = i64::from(ctx.config.smtp.max_attempts);
+    match fail_attempt(
+        &ctx.db,
+        "mail_outbox",
+        row.id,
+        row.attempts,
+        max,
+        2000,
+        error,
     )
-    .bind(attempts)
-    .bind(error)
-    .bind(now_ms() + delay_ms)
-    .bind(row.id)
-    .execute(&ctx.db.pool)
-    .await?;
+    .await?
+    {
+        Failed::Retry => tracing::warn!(id = row.id, error, "SMTP send failed; will retry"),
+        Failed::GaveUp {
+            quarantine_id,
+            attempts,
+        } => {
+            tracing::error!(id = row.id, error, "giving up on outgoing mail");
+            let text = format!(
+                "⚠ Outgoing mail {} to {} failed {attempts} times: {error} (quarantine #{quarantine_id})",
+                row.message_id, row.recipients
+            );
+            let room = ctx.config.matrix.management_room.clone();
+            ctx.post_notice(&format!("quarantine-{quarantine_id}"), &room, &text)
+                .await?;
+        }
+    }
     Ok(())
 }

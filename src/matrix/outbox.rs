@@ -167,41 +167,36 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
 }
 
 async fn fail(ctx: &Ctx, row: &Row, error: &str) -> anyhow::Result<()> {
-    let attempts = row.attempts + 1;
-    if attempts >= MAX_ATTEMPTS {
-        tracing::error!(txn = %row.txn_id, error, "giving up on Matrix event");
-        sqlx::query("UPDATE matrix_outbox SET state = 'failed', attempts = $1, last_error = $2 WHERE id = $3")
-            .bind(attempts)
-            .bind(error)
-            .bind(row.id)
-            .execute(&ctx.db.pool)
-            .await?;
-        let qid =
-            crate::storage::quarantine::record(&ctx.db.pool, "matrix_outbox", Some(row.id), error)
-                .await?;
-        if row.room_id != ctx.config.matrix.management_room {
-            let text = format!(
-                "⚠ Could not post to {} after {attempts} attempts: {error} (quarantine #{qid})",
-                row.room_id
-            );
-            let post = Post::message(
-                format!("quarantine-{qid}"),
-                &ctx.config.matrix.management_room,
-                crate::matrix::notice(&text),
-            );
-            enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
+    use crate::storage::outbox::{Failed, fail_attempt};
+    match fail_attempt(
+        &ctx.db,
+        "matrix_outbox",
+        row.id,
+        row.attempts,
+        MAX_ATTEMPTS,
+        1000,
+        error,
+    )
+    .await?
+    {
+        Failed::Retry => tracing::warn!(txn = %row.txn_id, error, "Matrix send failed; will retry"),
+        Failed::GaveUp {
+            quarantine_id,
+            attempts,
+        } => {
+            tracing::error!(txn = %row.txn_id, error, "giving up on Matrix event");
+            // A report about the management room itself would fail the same way.
+            if row.room_id != ctx.config.matrix.management_room {
+                let text = format!(
+                    "⚠ Could not post to {} after {attempts} attempts: {error} (quarantine #{quarantine_id})",
+                    row.room_id
+                );
+                let room = ctx.config.matrix.management_room.clone();
+                ctx.post_notice(&format!("quarantine-{quarantine_id}"), &room, &text)
+                    .await?;
+            }
         }
-        return Ok(());
     }
-    let delay_ms = 1000i64 << attempts.min(9);
-    tracing::warn!(txn = %row.txn_id, attempts, error, "Matrix send failed; will retry");
-    sqlx::query("UPDATE matrix_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-        .bind(attempts)
-        .bind(error)
-        .bind(now_ms() + delay_ms)
-        .bind(row.id)
-        .execute(&ctx.db.pool)
-        .await?;
     Ok(())
 }
 

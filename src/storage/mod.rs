@@ -136,6 +136,7 @@ fn ensure_sqlite_parent(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub mod outbox;
 pub mod quarantine;
 
 #[cfg(test)]
