@@ -1,5 +1,7 @@
 //! `!eoi …` chat commands (secretariat only, enforced by the dispatcher) and ✅/❌ reactions on
-//! EoI cards. `!eoi export` answers with the CSV in a code block (no file upload yet).
+//! EoI cards. `!eoi export` uploads the CSV as a file to the management room (in a code block
+//! from the CLI, which has no Matrix connection). `!eoi show` lists the status transitions;
+//! decisions on late applications are allowed and say so in the answer.
 
 use super::card;
 use super::extract::Role;
@@ -17,6 +19,12 @@ pub const HELP: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("eoi", "show ID", "one application in full", true),
+    (
+        "eoi",
+        "review ID",
+        "mark as under review (no mail to the applicant)",
+        true,
+    ),
     (
         "eoi",
         "accept ID [leader|member|expert] [group]",
@@ -41,7 +49,7 @@ pub const HELP: &[(&str, &str, &str, bool)] = &[
         "mail a question to the applicant",
         true,
     ),
-    ("eoi", "export", "all applications as CSV", true),
+    ("eoi", "export", "all applications as a CSV file", true),
 ];
 
 pub fn handles(name: &str) -> bool {
@@ -77,13 +85,7 @@ pub async fn execute(
     if matches!(sub.as_str(), "list" | "export") {
         return match sub.as_str() {
             "list" => list(ctx, rest).await,
-            _ => {
-                let all = store::list(&ctx.db, None, None).await?;
-                Ok(Reply::text(format!(
-                    "```\n{}```",
-                    export::csv(&all).replace("\r\n", "\n")
-                )))
-            }
+            _ => export(ctx, inv).await,
         };
     }
     let Some(id) = parse_id(rest.first()) else {
@@ -107,6 +109,7 @@ pub async fn execute(
                         f.as_deref().unwrap_or("unnamed")
                     ));
                 }
+                md.push_str(&transitions(ctx, id).await?);
                 md
             }
             None => format!("No application #{id}."),
@@ -129,6 +132,7 @@ pub async fn execute(
             review::decide(ctx, id, Verdict::Decline { reason }, inv.sender).await?
         }
         "waitlist" => review::decide(ctx, id, Verdict::Waitlist, inv.sender).await?,
+        "review" => review::under_review(ctx, id, inv.sender).await?,
         "ask" if !tail.is_empty() => {
             let key = inv
                 .event_id
@@ -139,6 +143,46 @@ pub async fn execute(
         _ => return Ok(usage()),
     };
     Ok(Reply::text(answer))
+}
+
+/// The file upload from a room, the code block from the CLI.
+async fn export(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
+    let key = format!(
+        "eoi-export-{}",
+        inv.event_id
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::storage::now_ms().to_string())
+    );
+    if let Some(n) = export::upload(ctx, &key).await? {
+        let place = if inv.in_management_room {
+            ""
+        } else {
+            " (the file is in the management room)"
+        };
+        return Ok(Reply::text(format!("Exported {n} applications.{place}")));
+    }
+    let all = store::list(&ctx.db, None, None).await?;
+    Ok(Reply::text(format!(
+        "```\n{}```",
+        export::csv(&all).replace("\r\n", "\n")
+    )))
+}
+
+/// "Status history" lines of `!eoi show`: each status, by whom (intake: the mail), when (UTC).
+async fn transitions(ctx: &Ctx, id: i64) -> anyhow::Result<String> {
+    let steps = store::transitions(&ctx.db, id).await?;
+    if steps.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = String::from("\n\nStatus history:");
+    for (status, actor, at) in steps {
+        let when = chrono::DateTime::from_timestamp_millis(at)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let by = actor.as_deref().unwrap_or("on arrival");
+        out.push_str(&format!("\n- {when}: **{status}** ({by})"));
+    }
+    Ok(out)
 }
 
 async fn list(ctx: &Ctx, args: &[&str]) -> anyhow::Result<Reply> {

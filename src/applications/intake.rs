@@ -4,18 +4,27 @@
 //! history, the attachments, the acknowledgement mail and the card — so a crash never leaves
 //! half an intake.
 //!
-//! The call: every EoI is recorded under `applications.call` (default `"default"`); there is
-//! no per-group call window yet. The key of a record is the applicant's email, lower-cased.
+//! The call: the key of a record is (applicant's email lower-cased, call id). The call is
+//! found in the stored calendar ([`calls::find`]): the open call of the EoI's kind for its
+//! group(s) at the mail's date (its `Date:` header, or the time of intake when the header is
+//! missing or in the future). An EoI outside every open window is recorded as `late` under the
+//! most recently closed fitting call (or `none`) and gets a "call closed" reply instead of
+//! the acknowledgement. A mail naming neither group nor partnership (a correction) is matched
+//! with the groups of the applicant's latest record.
+//!
+//! Fallback: when the calendar holds no call at all, every EoI is recorded under
+//! `applications.call` (default `"default"`) and acknowledged, as before calendars existed.
 
 use mail_parser::{Message, MimeHeaders};
 use serde_json::json;
 
+use super::calls::{self, CallMatch};
 use super::extract::{self, Application, ExtractConfig, GroupNames, MailKind};
-use super::store::{self, Eoi};
-use super::{card, templates};
+use super::store;
+use super::{card, replies};
 use crate::app::Ctx;
 use crate::config::Config;
-use crate::mail::outbox::{self as mail_outbox, OutMail};
+use crate::mail::outbox as mail_outbox;
 use crate::matrix::outbox::{self, Post};
 use crate::storage::now_ms;
 
@@ -37,6 +46,8 @@ pub struct Prepared {
     /// Where the acknowledgement goes: the envelope sender (Return-Path), else From.
     pub reply_to: String,
     pub attachments: Vec<Attachment>,
+    /// The `Date:` header, in ms since the epoch.
+    pub sent_at: Option<i64>,
 }
 
 /// What [`record`] did, for the log.
@@ -44,7 +55,11 @@ pub struct Prepared {
 pub struct Outcome {
     pub id: i64,
     pub created: bool,
+    /// An acknowledgement or a "call closed" reply was queued.
     pub acknowledged: bool,
+    /// Recorded under this call.
+    pub call: String,
+    pub late: bool,
 }
 
 /// The extractor's view of this deployment: configured groups (with the built-in aliases)
@@ -109,6 +124,7 @@ pub fn prepare(config: &Config, msg: &Message) -> Option<Prepared> {
         email,
         reply_to,
         attachments,
+        sent_at: msg.date().map(|d| d.to_timestamp() * 1000),
     })
 }
 
@@ -145,32 +161,56 @@ pub async fn record(
 ) -> anyhow::Result<Outcome> {
     let cfg = &ctx.config.applications;
     let now = now_ms();
-    let existing = store::find(&mut *conn, &cfg.call, &p.email).await?;
+    let at = p.sent_at.filter(|d| *d <= now).unwrap_or(now);
+    let at = chrono::DateTime::from_timestamp_millis(at).unwrap_or_else(chrono::Utc::now);
+    let all_calls = calls::load(&mut *conn).await?;
+    let (groups, partnership) = match (&p.app.groups, &p.app.partnership) {
+        (g, None) if g.is_empty() && !all_calls.is_empty() => {
+            match latest_record(&mut *conn, &p.email).await? {
+                Some(prev) => (prev.groups, prev.partnership.is_some()),
+                None => (Vec::new(), false),
+            }
+        }
+        (g, pship) => (g.clone(), pship.is_some()),
+    };
+    let found = calls::find(&all_calls, at, &groups, partnership, ctx.config.tz());
+    let call_key = found.key(&cfg.call).to_string();
+    let late = matches!(found, CallMatch::Late { .. });
+    let existing = store::find(&mut *conn, &call_key, &p.email).await?;
     let (id, created, changed, last_ack) = match &existing {
         None => {
+            let status = if late {
+                "late"
+            } else {
+                store::arrival_status(&p.app)
+            };
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO eoi (call_key, email, status, record, reply_to, message_id, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
             )
-            .bind(&cfg.call)
+            .bind(&call_key)
             .bind(&p.email)
-            .bind(store::arrival_status(&p.app))
+            .bind(status)
             .bind(serde_json::to_string(&p.app)?)
             .bind(&p.reply_to)
             .bind(p.app.message_id.as_deref())
             .bind(now)
             .fetch_one(&mut *conn)
             .await?;
+            store::transition(&mut *conn, id, status, None, now).await?;
             (id, true, true, None)
         }
         Some(old) => {
             let merged = store::merge(&old.record, &p.app);
             let changed = store::changed(&old.record, &merged);
-            let status = if matches!(old.status.as_str(), "incomplete" | "complete") {
-                store::arrival_status(&merged)
-            } else {
-                old.status.as_str()
+            let status = match old.status.as_str() {
+                "incomplete" | "complete" | "late" if late => "late",
+                "incomplete" | "complete" | "late" => store::arrival_status(&merged),
+                decided => decided,
             };
+            if status != old.status {
+                store::transition(&mut *conn, old.id, status, None, now).await?;
+            }
             sqlx::query(
                 "UPDATE eoi SET status = $1, record = $2, reply_to = $3, message_id = $4, \
                  updated_at = $5 WHERE id = $6",
@@ -218,7 +258,12 @@ pub async fn record(
     let period = cfg.ack_period_hours as i64 * 3_600_000;
     let acknowledged = store::should_ack(last_ack, now, period, changed);
     if acknowledged {
-        let mail = ack_mail(ctx, &eoi, mail_id)?;
+        let mail = match found {
+            CallMatch::Late { closed, next } => {
+                replies::closed_mail(ctx, &eoi, mail_id, closed, next)?
+            }
+            _ => replies::ack_mail(ctx, &eoi, mail_id)?,
+        };
         mail_outbox::enqueue(&mut *conn, &ctx.config.smtp, &mail).await?;
         sqlx::query("UPDATE eoi SET last_ack_at = $1 WHERE id = $2")
             .bind(now)
@@ -253,69 +298,23 @@ pub async fn record(
         id,
         created,
         acknowledged,
+        call: call_key,
+        late,
     })
 }
 
-/// The acknowledgement: in the applicant's language, what was received and what is missing;
-/// RFC 3834 auto-reply to the sender, in reply to their mail.
-fn ack_mail(ctx: &Ctx, e: &Eoi, mail_id: i64) -> anyhow::Result<OutMail> {
-    let r = &e.record;
-    let lang = r.language.as_str();
-    let mut received = Vec::new();
-    let mut add = |field: &str, value: Option<String>| {
-        if let Some(v) = value {
-            received.push(format!("- {}: {v}", templates::field_label(field, lang)));
-        }
-    };
-    add("name", r.name.clone());
-    add("email", Some(e.email.clone()));
-    add("organisation", r.organisation.clone());
-    add("country", r.country.clone());
-    add("region", r.region.clone());
-    add("group", (!r.groups.is_empty()).then(|| r.groups.join(", ")));
-    add("partnership", r.partnership.clone());
-    add("role", card::role_name(r));
-    add("motivation", r.motivation.as_ref().map(|_| "✓".to_string()));
-    add("matrix_id", r.matrix_id.clone());
-    let files: Vec<&str> = r
-        .attachments
-        .iter()
-        .filter_map(|a| a.filename.as_deref())
-        .collect();
-    add("attachments", (!files.is_empty()).then(|| files.join(", ")));
-    let missing = if r.missing.is_empty() {
-        templates::nothing(lang).to_string()
-    } else {
-        r.missing
-            .iter()
-            .map(|m| format!("- {}", templates::field_label(m, lang)))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let id = e.id.to_string();
-    let name = r.name.clone().unwrap_or_default();
-    let received = received.join("\n");
-    let rendered = templates::mail(
-        ctx.config.applications.templates.as_deref(),
-        "ack",
-        lang,
-        &[
-            ("id", &id),
-            ("name", &name),
-            ("received", &received),
-            ("missing", &missing),
-        ],
-    )?;
-    Ok(OutMail {
-        dedup_key: format!("eoi-ack-{mail_id}"),
-        to: vec![e.reply_to.clone()],
-        subject: rendered.subject,
-        text: rendered.body,
-        in_reply_to: r.message_id.as_deref().map(bracketed),
-        references: r.message_id.as_deref().map(bracketed).into_iter().collect(),
-        auto_submitted: Some("auto-replied"),
-        calendar: None,
-    })
+/// The application of the applicant's most recently updated record, any call.
+async fn latest_record(
+    conn: &mut sqlx::AnyConnection,
+    email: &str,
+) -> anyhow::Result<Option<Application>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT record FROM eoi WHERE email = $1 ORDER BY updated_at DESC, id DESC LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(|(r,)| serde_json::from_str(&r).ok()))
 }
 
 /// The JSON `convene eoi parse` prints: what the daemon would store.

@@ -112,12 +112,17 @@ pub async fn decide(ctx: &Ctx, id: i64, verdict: Verdict, actor: &str) -> anyhow
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    store::transition(&mut *tx, id, status, Some(actor), crate::storage::now_ms()).await?;
     mail_outbox::enqueue(&mut *tx, &ctx.config.smtp, &mail).await?;
     tx.commit().await?;
     ctx.wake.mail_outbox.notify_one();
     tracing::info!(eoi = id, status, actor, "application decided");
 
-    let mut answer = format!("Application #{id} ({}) is now **{status}**", e.email);
+    let mut answer = format!(
+        "Application #{id} ({}){} is now **{status}**",
+        e.email,
+        late_note(ctx, &e).await?
+    );
     if let (Some(g), Some(r)) = (&group, role)
         && status == "accepted"
     {
@@ -133,6 +138,47 @@ pub async fn decide(ctx: &Ctx, id: i64, verdict: Verdict, actor: &str) -> anyhow
         }
     }
     Ok(answer)
+}
+
+/// " (late application)" for a record that arrived outside every open call window (late now,
+/// or late at some point of its history).
+async fn late_note(ctx: &Ctx, e: &Eoi) -> anyhow::Result<&'static str> {
+    let was_late = e.status == "late"
+        || e.call_key == "none"
+        || store::transitions(&ctx.db, e.id)
+            .await?
+            .iter()
+            .any(|t| t.0 == "late");
+    Ok(if was_late { " (late application)" } else { "" })
+}
+
+/// Puts an application under review (no mail to the applicant); decided ones stay decided.
+pub async fn under_review(ctx: &Ctx, id: i64, actor: &str) -> anyhow::Result<String> {
+    let Some(e) = store::get(&ctx.db.pool, id).await? else {
+        return Ok(format!("No application #{id}."));
+    };
+    match e.status.as_str() {
+        "under_review" => return Ok(format!("Application #{id} is already under review.")),
+        s @ ("accepted" | "declined") => {
+            return Ok(format!("Application #{id} is already decided ({s})."));
+        }
+        _ => {}
+    }
+    let now = crate::storage::now_ms();
+    let mut tx = ctx.db.pool.begin().await?;
+    sqlx::query("UPDATE eoi SET status = 'under_review', updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    store::transition(&mut *tx, id, "under_review", Some(actor), now).await?;
+    tx.commit().await?;
+    tracing::info!(eoi = id, actor, "application under review");
+    Ok(format!(
+        "Application #{id} ({}){} is now **under_review**.",
+        e.email,
+        late_note(ctx, &e).await?
+    ))
 }
 
 fn group_room(ctx: &Ctx, group: &str) -> Option<String> {

@@ -1,7 +1,11 @@
 //! The EoI tables (`migrations/*/0002_applications.sql`): one record per applicant email per
 //! call (`eoi`), every extraction that built it (`eoi_history`) and the attachments
-//! (`eoi_attachment`), plus the pure rules: merging a correction, whether an application
-//! changed, the status on arrival, acknowledgement throttling.
+//! (`eoi_attachment`), each status it went through (`eoi_transition`, migration 0005), plus
+//! the pure rules: merging a correction, whether an application changed, the status on
+//! arrival, acknowledgement throttling.
+//!
+//! Statuses: `incomplete` or `complete` on arrival within an open call, `late` on arrival
+//! outside every open call window, then `under_review`, `accepted`, `declined`, `waitlisted`.
 
 use sqlx::Any;
 
@@ -12,6 +16,7 @@ use crate::storage::Db;
 pub const STATUSES: &[&str] = &[
     "incomplete",
     "complete",
+    "late",
     "under_review",
     "accepted",
     "declined",
@@ -165,6 +170,39 @@ pub async fn attachments(
         .into_iter()
         .map(|(f, t, s, kept)| (f, t, s, kept == 1))
         .collect())
+}
+
+/// Notes that record `id` went to `status` (`actor`: who, `None` for the intake).
+pub async fn transition<'e, E>(
+    ex: E,
+    id: i64,
+    status: &str,
+    actor: Option<&str>,
+    at: i64,
+) -> anyhow::Result<()>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    sqlx::query("INSERT INTO eoi_transition (eoi_id, status, actor, at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(status)
+        .bind(actor)
+        .bind(at)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// The statuses record `id` went through, oldest first: (status, actor, at in ms).
+pub async fn transitions(db: &Db, id: i64) -> anyhow::Result<Vec<(String, Option<String>, i64)>> {
+    Ok(
+        sqlx::query_as(
+            "SELECT status, actor, at FROM eoi_transition WHERE eoi_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?,
+    )
 }
 
 /// How many mails built the record.

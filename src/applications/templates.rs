@@ -1,8 +1,8 @@
-//! Mail templates for applicants: acknowledgement, decisions, questions. Built-in defaults are
-//! the files of `templates/` (embedded), overridable by files of the same name in
-//! `applications.templates`. A template is `<kind>-<lang>.txt`; its first line is
-//! `Subject: …`, the rest the body; `{placeholder}`s are replaced, unknown ones left as they
-//! are. Missing language → English.
+//! Mail templates for applicants: acknowledgement, "call closed" reply, decisions, questions.
+//! Built-in defaults are the files of `templates/` (embedded), overridable by files of the
+//! same name in `applications.templates`. A template is `<kind>-<lang>.txt`; its first line
+//! is `Subject: …`, the rest the body; `{placeholder}`s are replaced, unknown ones left as
+//! they are. Missing language → English.
 
 use std::path::Path;
 
@@ -10,6 +10,26 @@ use std::path::Path;
 pub const LANGUAGES: &[&str] = &["en", "fr", "de", "it", "es"];
 
 const BUILTIN: &[(&str, &str)] = &[
+    (
+        "call-closed-de",
+        include_str!("../../templates/call-closed-de.txt"),
+    ),
+    (
+        "call-closed-en",
+        include_str!("../../templates/call-closed-en.txt"),
+    ),
+    (
+        "call-closed-es",
+        include_str!("../../templates/call-closed-es.txt"),
+    ),
+    (
+        "call-closed-fr",
+        include_str!("../../templates/call-closed-fr.txt"),
+    ),
+    (
+        "call-closed-it",
+        include_str!("../../templates/call-closed-it.txt"),
+    ),
     ("ack-de", include_str!("../../templates/ack-de.txt")),
     ("ack-en", include_str!("../../templates/ack-en.txt")),
     ("ack-es", include_str!("../../templates/ack-es.txt")),
@@ -240,6 +260,7 @@ mod tests {
     fn every_builtin_has_a_subject_and_all_languages_exist() {
         for kind in [
             "ack",
+            "call-closed",
             "decision-accepted",
             "decision-declined",
             "decision-waitlisted",

@@ -160,3 +160,82 @@ async fn accept_within_caps_then_refuse_with_the_reason() {
     .unwrap();
     assert_eq!(decisions.len(), 2, "{decisions:?}");
 }
+
+#[tokio::test]
+async fn eois_go_to_the_open_call_of_their_group_or_are_late() {
+    use crate::calendar::model::{Call, CallKind, DateSpec, Item};
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(dir.path()).await;
+    let bxl = chrono_tz::Europe::Brussels;
+    for (id, opens, closes) in [
+        ("digital-2025", "2025-03-01", "2025-03-31"),
+        ("digital-2099", "2099-01", "2099-02"),
+    ] {
+        let call = Call {
+            id: id.into(),
+            title: format!("Call {id}"),
+            groups: vec!["digital".into()],
+            kind: CallKind::Members,
+            opens: DateSpec::parse(opens, bxl).unwrap(),
+            closes: DateSpec::parse(closes, bxl).unwrap(),
+            link: None,
+        };
+        crate::calendar::store::upsert(&ctx.db, &Item::Call(call), "file")
+            .await
+            .unwrap();
+    }
+    let take = |who: &str, date: &str| {
+        let raw = String::from_utf8(mail(who, FORM, &format!("Date: {date}\r\n")))
+            .unwrap()
+            .replace("ana@region.test", &format!("{who}@region.test"));
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        intake::prepare(&ctx.config, &msg).unwrap()
+    };
+    let mut conn = ctx.db.pool.acquire().await.unwrap();
+    let open = take("ana", "Mon, 31 Mar 2025 23:30:00 +0200");
+    let o = intake::record(&mut conn, &ctx, 1, &open).await.unwrap();
+    assert_eq!((o.call.as_str(), o.late), ("digital-2025", false));
+    let late = take("bo", "Tue, 01 Apr 2025 00:30:00 +0200");
+    let l = intake::record(&mut conn, &ctx, 2, &late).await.unwrap();
+    assert_eq!(
+        (l.call.as_str(), l.late, l.acknowledged),
+        ("digital-2025", true, true)
+    );
+    drop(conn);
+
+    let e = store::get(&ctx.db.pool, l.id).await.unwrap().unwrap();
+    assert_eq!(e.status, "late");
+    let lates = store::list(&ctx.db, None, Some("late")).await.unwrap();
+    assert_eq!(lates.len(), 1);
+    let (raw,): (Vec<u8>,) =
+        sqlx::query_as("SELECT raw FROM mail_outbox WHERE dedup_key = 'eoi-closed-2'")
+            .fetch_one(&ctx.db.pool)
+            .await
+            .unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        raw.contains("the call is closed") && raw.contains("2099-01"),
+        "{raw}"
+    );
+
+    let r = super::review::under_review(&ctx, l.id, "@sec:x")
+        .await
+        .unwrap();
+    assert!(
+        r.contains("(late application) is now **under_review**"),
+        "{r}"
+    );
+    let again = super::review::under_review(&ctx, l.id, "@sec:x")
+        .await
+        .unwrap();
+    assert!(again.contains("already under review"), "{again}");
+    let steps: Vec<String> = store::transitions(&ctx.db, l.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| format!("{} {}", t.0, t.1.unwrap_or_default()))
+        .collect();
+    assert_eq!(steps, ["late ", "under_review @sec:x"]);
+}

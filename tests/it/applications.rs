@@ -3,6 +3,7 @@
 //! corrections, and decisions by command and by reaction (decision mail and room invite).
 
 mod helpers;
+mod late;
 
 use std::time::Duration;
 

@@ -6,13 +6,28 @@ use crate::support::{self, Backend, Options, TestApp, send_mail, unique};
 use crate::{MAIL_WAIT, SETTLE};
 
 async fn bridges_once(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut app = TestApp::spawn(Options {
         backend,
+        extra_config: format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"),
         ..Options::default()
     })
     .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
+
+    // Health: every component up once IMAP and the Matrix sync run.
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["imap"], true, "{health}");
+    assert_eq!(health["matrix"], true, "{health}");
 
     // Plus-address → Health room.
     let marker = format!("plus-{}", unique());
