@@ -104,6 +104,25 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let client = crate::matrix::client::connect(&config).await?;
     let ctx = App::new(config, Some(client.clone())).await?;
     crate::matrix::sync::register_handlers(&client, &ctx);
+    // Before the workers: the pipeline matches applications to the calendar's calls.
+    match crate::calendar::store::load_file(&ctx.db, &ctx.config).await {
+        Ok(n) => tracing::info!(changed = n, "calendar loaded"),
+        Err(e) => {
+            let why = format!("{e:#}");
+            tracing::error!(
+                error = why,
+                "calendar file not loaded; keeping the stored calendar"
+            );
+            let room = ctx.config.matrix.management_room.clone();
+            let key = format!("calendar-file-error-{}", crate::storage::now_ms());
+            ctx.post_notice(
+                &key,
+                &room,
+                &format!("⚠ The calendar file was not loaded: {why}"),
+            )
+            .await?;
+        }
+    }
 
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();

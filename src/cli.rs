@@ -67,7 +67,8 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Cmd::CheckConfig => {
-            return match Config::load(&cli.config) {
+            return match Config::load(&cli.config).and_then(|c| check_calendar_file(&c).map(|()| c))
+            {
                 Ok(c) => {
                     println!(
                         "{}: OK ({} groups, database {})",
@@ -141,6 +142,18 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `check-config` also reads the calendar file, naming the entry and key of any error.
+fn check_calendar_file(c: &Config) -> anyhow::Result<()> {
+    let Some(path) = &c.calendar.file else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("key `calendar.file`: reading {}", path.display()))?;
+    crate::calendar::file::parse(&text)
+        .map_err(|e| anyhow::anyhow!("key `calendar.file`: {}: {e}", path.display()))?;
+    Ok(())
 }
 
 fn db_kind(c: &Config) -> &'static str {

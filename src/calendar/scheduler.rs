@@ -61,11 +61,9 @@ pub fn grace(config: &Config) -> TimeDelta {
     TimeDelta::hours(i64::try_from(hours.min(24 * 3_660)).unwrap_or(24 * 3_660))
 }
 
+/// The calendar file is loaded by `app::run` before any worker starts (so the mail pipeline
+/// already sees the calls when it matches applications to them).
 pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
-    match store::load_file(&ctx.db, &ctx.config).await {
-        Ok(n) => tracing::info!(changed = n, "calendar loaded"),
-        Err(e) => tracing::error!(error = %format!("{e:#}"), "calendar file not loaded"),
-    }
     let mut last = match ctx.db.kv_get(LAST_CHECK).await? {
         Some(v) => v
             .parse::<i64>()

@@ -62,3 +62,30 @@ fn print_config_is_the_example_and_cli_runs_commands() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("`!help [command]`"));
 }
+
+#[test]
+fn check_config_reads_the_calendar_file_and_names_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let cal = dir.path().join("calendar.toml");
+    std::fs::write(&cal, "[[meeting]]\nid = \"m1\"\ntitle = \"Kick-off\"\ngroups = [\"health\"]\nmode = \"online\"\nstart = \"2026-13-45T10:00\"\nend = \"2026-05-12T12:00\"\n").unwrap();
+    let config = convene::config::EXAMPLE.replace(
+        "# file = \"/etc/convene/calendar.toml\"",
+        &format!("file = \"{}\"", cal.display()),
+    );
+    assert!(
+        config.contains(&cal.display().to_string()),
+        "example config has no calendar.file line to replace"
+    );
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args(["--config", path.to_str().unwrap(), "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("calendar.file") && err.contains("Kick-off") && err.contains("start"),
+        "{err}"
+    );
+}
