@@ -19,25 +19,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stackenv  # noqa: E402
+
 
 def stack_env():
-    path = os.environ.get("CONVENE_STACK_ENV") or os.path.join(
-        os.environ.get("CONVENE_STACK_DIR", "/tmp/convene-stack"), "stack.env"
-    )
-    env = {}
-    try:
-        with open(path) as fh:
-            for line in fh:
-                line = line.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    k, v = line.split("=", 1)
-                    env[k] = v
-    except OSError:
-        pass
-    for k in ("MATRIX_HOMESERVER", "MATRIX_SECRETARIAT_TOKEN"):
-        if os.environ.get(k):
-            env[k] = os.environ[k]
-    return env
+    return stackenv.load(("MATRIX_HOMESERVER", "MATRIX_SECRETARIAT_TOKEN"))
 
 
 def main():

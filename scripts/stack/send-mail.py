@@ -19,23 +19,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stackenv  # noqa: E402
+
 
 def stack_env():
-    path = os.environ.get("CONVENE_STACK_ENV") or os.path.join(
-        os.environ.get("CONVENE_STACK_DIR", "/tmp/convene-stack"), "stack.env"
-    )
-    env = {}
-    try:
-        with open(path) as fh:
-            for line in fh:
-                line = line.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    k, v = line.split("=", 1)
-                    env[k] = v
-    except OSError:
-        pass
-    env.update({k: v for k, v in os.environ.items() if k in ("SMTP_HOST", "SMTP_PORT", "MAIL_DOMAIN")})
-    return env
+    return stackenv.load(("SMTP_HOST", "SMTP_PORT", "MAIL_DOMAIN"))
 
 
 def main():
