@@ -180,6 +180,10 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             }
             std::fs::create_dir_all(&config.state_dir).ok();
             let ctx = App::new(config, None).await?;
+            // As the daemon does at start: commands answer from the calendar file too.
+            if let Err(e) = crate::calendar::store::load_file(&ctx.db, &ctx.config).await {
+                eprintln!("convene: warning: {e:#}");
+            }
             let inv = crate::commands::Invocation {
                 text: text.trim(),
                 sender: "cli",
