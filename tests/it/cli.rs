@@ -89,3 +89,41 @@ fn check_config_reads_the_calendar_file_and_names_the_entry() {
         "{err}"
     );
 }
+
+#[test]
+fn cli_commands_answer_from_the_calendar_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendar.example.toml");
+    let config = convene::config::EXAMPLE
+        .replace(
+            "state_dir = \"/var/lib/convene\"",
+            &format!("state_dir = \"{}\"", dir.path().display()),
+        )
+        .replace(
+            "# file = \"/etc/convene/calendar.toml\"",
+            &format!("file = \"{calendar}\""),
+        );
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "command",
+            "!meetings 2024",
+            "--group",
+            "health",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("24 Apr 2024") && text.contains("11 Oct 2024"),
+        "{text}"
+    );
+}
