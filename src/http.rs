@@ -1,5 +1,7 @@
-//! The HTTP listener: `/healthz` now; the calendar feeds (`/calendar/<group>.ics`) and
-//! metrics plug in here.
+//! The HTTP listener: `/healthz` (liveness: 503 when a worker keeps dying) and the calendar
+//! feeds (`/calendar/<group>.ics`). Metrics and readiness plug in here.
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -7,36 +9,30 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Ctx;
+use crate::health::Health;
 
-pub fn router(ctx: Ctx) -> Router {
+pub fn router(health: Arc<Health>, calendar: crate::calendar::Service) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
-        .merge(crate::calendar::http::routes())
-        .with_state(ctx)
+        .with_state(health)
+        .merge(crate::calendar::http::routes(calendar))
 }
 
-async fn healthz(State(ctx): State<Ctx>) -> (StatusCode, String) {
-    let health = ctx.health.snapshot();
-    let ok = health.values().all(|v| *v);
-    let body = serde_json::to_string(&health).unwrap_or_default();
-    (
-        if ok {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        },
-        body,
-    )
-}
-
-pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
-    let Some(addr) = ctx.config.http.listen.clone() else {
-        return Ok(());
+async fn healthz(State(health): State<Arc<Health>>) -> (StatusCode, String) {
+    let snap = health.snapshot();
+    let body = serde_json::to_string(&snap).unwrap_or_default();
+    let status = if snap.live {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
+    (status, body)
+}
+
+pub async fn serve(addr: String, app: Router, cancel: CancellationToken) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(%addr, "HTTP listening");
-    axum::serve(listener, router(ctx))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await?;
     Ok(())

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    convene::cli::main()
+    convene::daemon::cli::main()
 }

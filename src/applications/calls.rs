@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::calendar::model::{Call, CallKind, Item};
+use crate::calendar::model::{Call, CallKind};
 
 /// Where an EoI arriving at `at` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,20 +108,9 @@ pub fn find<'a>(
     }
 }
 
-/// The calls of the stored calendar, read on `conn` (unreadable items are skipped, as
-/// [`crate::calendar::store::load`] does).
+/// The calls of the stored calendar, read on `conn` (the intake's transaction).
 pub async fn load(conn: &mut sqlx::AnyConnection) -> anyhow::Result<Vec<Call>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT body FROM calendar_item WHERE kind = 'call' ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(body,)| match serde_json::from_str::<Item>(&body) {
-            Ok(Item::Call(c)) => Some(c),
-            _ => None,
-        })
-        .collect())
+    crate::calendar::store::calls(conn).await
 }
 
 #[cfg(test)]

@@ -9,11 +9,6 @@ use super::store::Eoi;
 /// The namespaced key holding the structured record in a card's content.
 pub const CONTENT_KEY: &str = "org.convene.eoi";
 
-/// Outbox key of a record's card: reactions on it are recognised by this key.
-pub fn card_key(id: i64) -> String {
-    format!("eoi-card-{id}")
-}
-
 /// The record as Markdown: who, what, what is missing.
 pub fn markdown(e: &Eoi, title: &str) -> String {
     let r = &e.record;
@@ -108,7 +103,7 @@ pub fn content(e: &Eoi, title: &str, hint: bool) -> serde_json::Value {
             e.id
         ));
     }
-    let mut content = crate::matrix::notice_markdown(&md);
+    let mut content = crate::chat::notice_markdown(&md);
     content[CONTENT_KEY] = json!({
         "id": e.id,
         "call": e.call_key,
@@ -151,6 +146,5 @@ mod tests {
         assert!(c["formatted_body"].as_str().unwrap().contains("<strong>"));
         assert_eq!(c[CONTENT_KEY]["id"], 4);
         assert_eq!(c[CONTENT_KEY]["record"]["country"], "ES");
-        assert_eq!(card_key(4), "eoi-card-4");
     }
 }

@@ -3,12 +3,11 @@
 //! from the CLI, which has no Matrix connection). `!eoi show` lists the status transitions;
 //! decisions on late applications are allowed and say so in the answer.
 
-use super::card;
 use super::extract::Role;
-use super::review::{self, Verdict};
-use super::{export, store};
-use crate::app::Ctx;
-use crate::commands::{Invocation, Reply};
+use super::review::Verdict;
+use super::{Applications, card, export, store};
+use crate::chat::{Invocation, Reply};
+use crate::outbox::Key;
 
 /// (name, arguments, what it does, secretariat only)
 pub const HELP: &[(&str, &str, &str, bool)] = &[
@@ -70,7 +69,7 @@ fn parse_id(arg: Option<&&str>) -> Option<i64> {
 }
 
 pub async fn execute(
-    ctx: &Ctx,
+    ctx: &Applications,
     inv: &Invocation<'_>,
     name: &str,
     args: &[&str],
@@ -125,20 +124,22 @@ pub async fn execute(
                     other => group = Some(other.to_string()),
                 }
             }
-            review::decide(ctx, id, Verdict::Accept { role, group }, inv.sender).await?
+            ctx.decide(id, Verdict::Accept { role, group }, inv.sender)
+                .await?
         }
         "decline" => {
             let reason = (!tail.is_empty()).then_some(tail);
-            review::decide(ctx, id, Verdict::Decline { reason }, inv.sender).await?
+            ctx.decide(id, Verdict::Decline { reason }, inv.sender)
+                .await?
         }
-        "waitlist" => review::decide(ctx, id, Verdict::Waitlist, inv.sender).await?,
-        "review" => review::under_review(ctx, id, inv.sender).await?,
+        "waitlist" => ctx.decide(id, Verdict::Waitlist, inv.sender).await?,
+        "review" => ctx.under_review(id, inv.sender).await?,
         "ask" if !tail.is_empty() => {
             let key = inv
                 .event_id
                 .map(str::to_string)
                 .unwrap_or_else(|| crate::storage::now_ms().to_string());
-            review::ask(ctx, id, &tail, &key).await?
+            ctx.ask(id, &tail, &key).await?
         }
         _ => return Ok(usage()),
     };
@@ -146,14 +147,9 @@ pub async fn execute(
 }
 
 /// The file upload from a room, the code block from the CLI.
-async fn export(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
-    let key = format!(
-        "eoi-export-{}",
-        inv.event_id
-            .map(str::to_string)
-            .unwrap_or_else(|| crate::storage::now_ms().to_string())
-    );
-    if let Some(n) = export::upload(ctx, &key).await? {
+async fn export(ctx: &Applications, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
+    if let Some(event) = inv.event_id {
+        let n = export::upload(ctx, Key::EoiExport(event.to_owned())).await?;
         let place = if inv.in_management_room {
             ""
         } else {
@@ -169,7 +165,7 @@ async fn export(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
 }
 
 /// "Status history" lines of `!eoi show`: each status, by whom (intake: the mail), when (UTC).
-async fn transitions(ctx: &Ctx, id: i64) -> anyhow::Result<String> {
+async fn transitions(ctx: &Applications, id: i64) -> anyhow::Result<String> {
     let steps = store::transitions(&ctx.db, id).await?;
     if steps.is_empty() {
         return Ok(String::new());
@@ -185,7 +181,7 @@ async fn transitions(ctx: &Ctx, id: i64) -> anyhow::Result<String> {
     Ok(out)
 }
 
-async fn list(ctx: &Ctx, args: &[&str]) -> anyhow::Result<Reply> {
+async fn list(ctx: &Applications, args: &[&str]) -> anyhow::Result<Reply> {
     let mut group = None;
     let mut status = None;
     for a in args {
@@ -221,7 +217,7 @@ async fn list(ctx: &Ctx, args: &[&str]) -> anyhow::Result<Reply> {
 /// Whether a reaction key means accept (✅) or decline (❌); variation selectors ignored.
 pub fn reaction_verdict(key: &str) -> Option<Verdict> {
     match key.trim_end_matches('\u{fe0f}') {
-        "✅" | "✔" | "👍" => Some(Verdict::Accept {
+        "✅" | "✔" => Some(Verdict::Accept {
             role: None,
             group: None,
         }),
@@ -230,44 +226,38 @@ pub fn reaction_verdict(key: &str) -> Option<Verdict> {
     }
 }
 
-/// A reaction on one of convene's events; returns true when it was the applications module's.
-pub async fn on_reaction(
-    ctx: &Ctx,
+/// A reaction by a member of the secretariat (the caller checked) on the card of
+/// application `id`: ✅ accepts, ❌ declines; the answer goes into the card's thread, keyed by
+/// the reaction so a reaction handled twice answers once. Other keys are ignored.
+pub async fn on_card_reaction(
+    ctx: &Applications,
     sender: &str,
-    _room_id: &str,
-    target_key: &str,
+    id: i64,
     key: &str,
-) -> anyhow::Result<bool> {
-    let Some(id) = target_key
-        .strip_prefix("eoi-card-")
-        .and_then(|s| s.parse::<i64>().ok())
-    else {
-        return Ok(false);
-    };
+    reaction_event: &str,
+) -> anyhow::Result<()> {
     let Some(verdict) = reaction_verdict(key) else {
-        return Ok(true);
+        return Ok(());
     };
-    if !ctx.config.matrix.admins.iter().any(|a| a == sender) {
-        tracing::info!(
-            eoi = id,
-            sender,
-            "reaction on a card by a non-admin ignored"
-        );
-        return Ok(true);
+    let answer = ctx.decide(id, verdict, sender).await?;
+    let mut content = crate::chat::notice_markdown(&format!("{sender}: {answer}"));
+    if let Some(card_event) =
+        crate::outbox::queue::event_id_for(&ctx.db.pool, &Key::EoiCard(id)).await?
+    {
+        content = crate::chat::reply_to(content, &card_event, Some(&card_event));
     }
-    let answer = review::decide(ctx, id, verdict, sender).await?;
-    let mut content = crate::matrix::notice_markdown(&format!("{sender}: {answer}"));
-    if let Some(card_event) = crate::matrix::outbox::event_id_for(&ctx.db, target_key).await? {
-        content = crate::matrix::reply_to(content, &card_event, Some(&card_event));
-    }
-    let post = crate::matrix::outbox::Post::message(
-        format!("eoi-reaction-{id}-{}", crate::storage::now_ms()),
-        &ctx.config.matrix.management_room,
+    let mut tx = ctx.outbox.begin().await?;
+    let room = ctx.s.management_room.clone();
+    tx.post(
+        Key::EoiDecided {
+            eoi: id,
+            event: reaction_event.to_owned(),
+        },
+        &room,
         content,
-    );
-    crate::matrix::outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
-    ctx.wake.matrix_outbox.notify_one();
-    Ok(true)
+    )
+    .await?;
+    tx.commit().await
 }
 
 #[cfg(test)]
@@ -289,6 +279,8 @@ mod tests {
             Some(Verdict::Decline { .. })
         ));
         assert!(reaction_verdict("🎉").is_none());
+        // "Seen" is not a decision.
+        assert!(reaction_verdict("👍").is_none());
         assert_eq!(parse_id(Some(&"#12")), Some(12));
         assert_eq!(parse_id(Some(&"x")), None);
         assert!(handles("eoi") && !handles("next"));

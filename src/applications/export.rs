@@ -4,10 +4,10 @@
 
 use serde_json::json;
 
+use super::Applications;
 use super::card::role_name;
 use super::store::{self, Eoi};
-use crate::app::Ctx;
-use crate::matrix::outbox::{self, Post};
+use crate::outbox::{Key, MatrixOp, Report};
 
 const HEADER: &[&str] = &[
     "id",
@@ -100,50 +100,26 @@ pub fn json(eois: &[Eoi]) -> serde_json::Value {
     )
 }
 
-/// Uploads the CSV of every application and posts it as an `m.file` to the management room
-/// through the Matrix outbox under `key` (the command's event), so the file is posted once
-/// even when the command is handled twice. `None` without a Matrix connection (the CLI);
-/// else how many applications the file holds.
-pub async fn upload(ctx: &Ctx, key: &str) -> anyhow::Result<Option<usize>> {
-    let Some(client) = &ctx.matrix else {
-        return Ok(None);
-    };
-    let all = store::list(&ctx.db, None, None).await?;
-    let (queued,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM matrix_outbox WHERE source = $1")
-        .bind(key)
-        .fetch_one(&ctx.db.pool)
-        .await?;
-    if queued > 0 {
-        return Ok(Some(all.len()));
-    }
+/// Queues the CSV of every application as an `m.file` upload to the management room under
+/// `key` (the command's event), so the file is posted once even when the command is handled
+/// twice. Returns how many applications the file holds.
+pub async fn upload(apps: &Applications, key: Key) -> anyhow::Result<usize> {
+    let all = store::list(&apps.db, None, None).await?;
     let bytes = csv(&all).into_bytes();
-    let size = bytes.len();
-    // Unencrypted upload, also for an encrypted management room: acceptable for now (the
-    // room's members are the secretariat); an encrypted attachment would need the SDK's
-    // send_attachment, which cannot go through the outbox's transaction ids.
-    let uploaded = client
-        .media()
-        .upload(&"text/csv".parse()?, bytes, None)
-        .await?;
     let name = format!(
         "eoi-export-{}.csv",
         chrono::Utc::now().format("%Y-%m-%d-%H%M%S")
     );
-    let post = Post {
-        key: key.to_string(),
-        room: ctx.config.matrix.management_room.clone(),
-        event_type: "m.room.message".into(),
-        content: json!({
-            "msgtype": "m.file",
-            "body": name,
-            "filename": name,
-            "url": uploaded.content_uri.to_string(),
-            "info": {"mimetype": "text/csv", "size": size},
-        }),
+    let op = MatrixOp::Upload {
+        room: apps.s.management_room.clone(),
+        filename: name,
+        content_type: "text/csv".into(),
+        thread_root: None,
     };
-    outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
-    ctx.wake.matrix_outbox.notify_one();
-    Ok(Some(all.len()))
+    let mut tx = apps.outbox.begin().await?;
+    tx.matrix(key, op, Some(&bytes), Report::none()).await?;
+    tx.commit().await?;
+    Ok(all.len())
 }
 
 #[cfg(test)]

@@ -21,11 +21,9 @@ use serde_json::json;
 use super::calls::{self, CallMatch};
 use super::extract::{self, Application, ExtractConfig, GroupNames, MailKind};
 use super::store;
-use super::{card, replies};
-use crate::app::Ctx;
+use super::{Applications, Settings, card, replies};
 use crate::config::Config;
-use crate::mail::outbox as mail_outbox;
-use crate::matrix::outbox::{self, Post};
+use crate::outbox::{Key, Report, Tx};
 use crate::storage::now_ms;
 
 /// An attachment as received, with its content when under the size cap.
@@ -81,8 +79,8 @@ pub fn extract_config(config: &Config) -> ExtractConfig {
 }
 
 /// Reads a human-written mail; `Some` when it is an expression of interest with an address.
-pub fn prepare(config: &Config, msg: &Message) -> Option<Prepared> {
-    let mut app = extract::extract(msg, &extract_config(config));
+pub fn prepare(s: &Settings, msg: &Message) -> Option<Prepared> {
+    let mut app = extract::extract(msg, &s.extract);
     local_matrix_id(&mut app, msg);
     if app.kind != MailKind::Eoi {
         return None;
@@ -98,7 +96,7 @@ pub fn prepare(config: &Config, msg: &Message) -> Option<Prepared> {
         .filter(|a| a.contains('@'));
     let email = app.email.clone().or_else(|| sender.clone())?.to_lowercase();
     let reply_to = sender.unwrap_or_else(|| email.clone());
-    let cap = config.applications.max_attachment_bytes;
+    let cap = s.cfg.max_attachment_bytes;
     let attachments = msg
         .attachments()
         .map(|part| {
@@ -151,93 +149,94 @@ pub fn bracketed(id: &str) -> String {
     }
 }
 
-/// Stores the EoI of inbound mail `mail_id` and queues its acknowledgement and card, all on
-/// `conn` (the pipeline's transaction).
-pub async fn record(
-    conn: &mut sqlx::AnyConnection,
-    ctx: &Ctx,
-    mail_id: i64,
-    p: &Prepared,
-) -> anyhow::Result<Outcome> {
-    let cfg = &ctx.config.applications;
-    let now = now_ms();
-    let at = p.sent_at.filter(|d| *d <= now).unwrap_or(now);
-    let at = chrono::DateTime::from_timestamp_millis(at).unwrap_or_else(chrono::Utc::now);
-    let all_calls = calls::load(&mut *conn).await?;
-    let (groups, partnership) = match (&p.app.groups, &p.app.partnership) {
-        (g, None) if g.is_empty() && !all_calls.is_empty() => {
-            match latest_record(&mut *conn, &p.email).await? {
-                Some(prev) => (prev.groups, prev.partnership.is_some()),
-                None => (Vec::new(), false),
+impl Applications {
+    /// Stores the EoI of inbound mail `mail_id` and queues its acknowledgement and card, all in
+    /// `conn` (the pipeline's transaction).
+    pub async fn record(
+        &self,
+        conn: &mut Tx,
+        mail_id: i64,
+        p: &Prepared,
+    ) -> anyhow::Result<Outcome> {
+        let cfg = &self.s.cfg;
+        let now = now_ms();
+        let at = p.sent_at.filter(|d| *d <= now).unwrap_or(now);
+        let at = chrono::DateTime::from_timestamp_millis(at).unwrap_or_else(chrono::Utc::now);
+        let all_calls = calls::load(&mut **conn).await?;
+        let (groups, partnership) = match (&p.app.groups, &p.app.partnership) {
+            (g, None) if g.is_empty() && !all_calls.is_empty() => {
+                match latest_record(&mut **conn, &p.email).await? {
+                    Some(prev) => (prev.groups, prev.partnership.is_some()),
+                    None => (Vec::new(), false),
+                }
             }
-        }
-        (g, pship) => (g.clone(), pship.is_some()),
-    };
-    let found = calls::find(&all_calls, at, &groups, partnership, ctx.config.tz());
-    let call_key = found.key(&cfg.call).to_string();
-    let late = matches!(found, CallMatch::Late { .. });
-    let existing = store::find(&mut *conn, &call_key, &p.email).await?;
-    let (id, created, changed, last_ack) = match &existing {
-        None => {
-            let status = if late {
-                "late"
-            } else {
-                store::arrival_status(&p.app)
-            };
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO eoi (call_key, email, status, record, reply_to, message_id, \
+            (g, pship) => (g.clone(), pship.is_some()),
+        };
+        let found = calls::find(&all_calls, at, &groups, partnership, self.s.tz);
+        let call_key = found.key(&cfg.call).to_string();
+        let late = matches!(found, CallMatch::Late { .. });
+        let existing = store::find(&mut **conn, &call_key, &p.email).await?;
+        let (id, created, changed, last_ack) = match &existing {
+            None => {
+                let status = if late {
+                    "late"
+                } else {
+                    store::arrival_status(&p.app)
+                };
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO eoi (call_key, email, status, record, reply_to, message_id, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
-            )
-            .bind(&call_key)
-            .bind(&p.email)
-            .bind(status)
-            .bind(serde_json::to_string(&p.app)?)
-            .bind(&p.reply_to)
-            .bind(p.app.message_id.as_deref())
-            .bind(now)
-            .fetch_one(&mut *conn)
-            .await?;
-            store::transition(&mut *conn, id, status, None, now).await?;
-            (id, true, true, None)
-        }
-        Some(old) => {
-            let merged = store::merge(&old.record, &p.app);
-            let changed = store::changed(&old.record, &merged);
-            let status = match old.status.as_str() {
-                "incomplete" | "complete" | "late" if late => "late",
-                "incomplete" | "complete" | "late" => store::arrival_status(&merged),
-                decided => decided,
-            };
-            if status != old.status {
-                store::transition(&mut *conn, old.id, status, None, now).await?;
+                )
+                .bind(&call_key)
+                .bind(&p.email)
+                .bind(status)
+                .bind(serde_json::to_string(&p.app)?)
+                .bind(&p.reply_to)
+                .bind(p.app.message_id.as_deref())
+                .bind(now)
+                .fetch_one(&mut **conn)
+                .await?;
+                store::transition(&mut **conn, id, status, None, now).await?;
+                (id, true, true, None)
             }
-            sqlx::query(
-                "UPDATE eoi SET status = $1, record = $2, reply_to = $3, message_id = $4, \
+            Some(old) => {
+                let merged = store::merge(&old.record, &p.app);
+                let changed = store::changed(&old.record, &merged);
+                let status = match old.status.as_str() {
+                    "incomplete" | "complete" | "late" if late => "late",
+                    "incomplete" | "complete" | "late" => store::arrival_status(&merged),
+                    decided => decided,
+                };
+                if status != old.status {
+                    store::transition(&mut **conn, old.id, status, None, now).await?;
+                }
+                sqlx::query(
+                    "UPDATE eoi SET status = $1, record = $2, reply_to = $3, message_id = $4, \
                  updated_at = $5 WHERE id = $6",
-            )
-            .bind(status)
-            .bind(serde_json::to_string(&merged)?)
-            .bind(&p.reply_to)
-            .bind(p.app.message_id.as_deref())
-            .bind(now)
-            .bind(old.id)
-            .execute(&mut *conn)
-            .await?;
-            (old.id, false, changed, old.last_ack_at)
-        }
-    };
-    sqlx::query(
-        "INSERT INTO eoi_history (eoi_id, inbound_mail_id, extracted, received_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(mail_id)
-    .bind(serde_json::to_string(&p.app)?)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    for a in &p.attachments {
+                )
+                .bind(status)
+                .bind(serde_json::to_string(&merged)?)
+                .bind(&p.reply_to)
+                .bind(p.app.message_id.as_deref())
+                .bind(now)
+                .bind(old.id)
+                .execute(&mut **conn)
+                .await?;
+                (old.id, false, changed, old.last_ack_at)
+            }
+        };
         sqlx::query(
+            "INSERT INTO eoi_history (eoi_id, inbound_mail_id, extracted, received_at) \
+         VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(mail_id)
+        .bind(serde_json::to_string(&p.app)?)
+        .bind(now)
+        .execute(&mut **conn)
+        .await?;
+        for a in &p.attachments {
+            sqlx::query(
             "INSERT INTO eoi_attachment (eoi_id, inbound_mail_id, filename, content_type, size, \
              content, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -248,59 +247,59 @@ pub async fn record(
         .bind(a.size as i64)
         .bind(a.content.clone())
         .bind(now)
-        .execute(&mut *conn)
+        .execute(&mut **conn)
         .await?;
-    }
-    let eoi = store::get(&mut *conn, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("EoI {id} vanished"))?;
+        }
+        let eoi = store::get(&mut **conn, id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("EoI {id} vanished"))?;
 
-    let period = cfg.ack_period_hours as i64 * 3_600_000;
-    let acknowledged = store::should_ack(last_ack, now, period, changed);
-    if acknowledged {
-        let mail = match found {
-            CallMatch::Late { closed, next } => {
-                replies::closed_mail(ctx, &eoi, mail_id, closed, next)?
-            }
-            _ => replies::ack_mail(ctx, &eoi, mail_id)?,
-        };
-        mail_outbox::enqueue(&mut *conn, &ctx.config.smtp, &mail).await?;
-        sqlx::query("UPDATE eoi SET last_ack_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *conn)
+        let period = cfg.ack_period_hours as i64 * 3_600_000;
+        let acknowledged = store::should_ack(last_ack, now, period, changed);
+        if acknowledged {
+            let (key, mail) = match found {
+                CallMatch::Late { closed, next } => (
+                    Key::CallClosed(mail_id),
+                    replies::closed_mail(&self.s, &eoi, closed, next)?,
+                ),
+                _ => (Key::Ack(mail_id), replies::ack_mail(&self.s, &eoi)?),
+            };
+            conn.mail(key, &mail, Report::none()).await?;
+            sqlx::query("UPDATE eoi SET last_ack_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut **conn)
+                .await?;
+        }
+
+        let room = self.s.management_room.clone();
+        if created {
+            let content = card::content(&eoi, "Expression of interest", true);
+            conn.post(Key::EoiCard(id), &room, content).await?;
+        } else {
+            let content = card::content(&eoi, "Expression of interest updated", false);
+            let content = match conn.event_id_for(&Key::EoiCard(id)).await? {
+                Some(root) => crate::chat::reply_to(content, &root, Some(&root)),
+                None => content,
+            };
+            conn.post(
+                Key::EoiUpdate {
+                    eoi: id,
+                    mail: mail_id,
+                },
+                &room,
+                content,
+            )
             .await?;
+        }
+        Ok(Outcome {
+            id,
+            created,
+            acknowledged,
+            call: call_key,
+            late,
+        })
     }
-
-    let room = &ctx.config.matrix.management_room;
-    let post = if created {
-        Post::message(
-            card::card_key(id),
-            room,
-            card::content(&eoi, "Expression of interest", true),
-        )
-    } else {
-        let content = card::content(&eoi, "Expression of interest updated", false);
-        let card_event: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT event_id FROM matrix_outbox WHERE source = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(card::card_key(id))
-        .fetch_optional(&mut *conn)
-        .await?;
-        let content = match card_event.and_then(|r| r.0) {
-            Some(root) => crate::matrix::reply_to(content, &root, Some(&root)),
-            None => content,
-        };
-        Post::message(format!("eoi-update-{id}-{mail_id}"), room, content)
-    };
-    outbox::enqueue(&mut *conn, &ctx.install_id, &post).await?;
-    Ok(Outcome {
-        id,
-        created,
-        acknowledged,
-        call: call_key,
-        late,
-    })
 }
 
 /// The application of the applicant's most recently updated record, any call.

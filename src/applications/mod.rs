@@ -15,5 +15,57 @@ pub mod review;
 pub mod store;
 pub mod templates;
 
+use std::sync::Arc;
+
+use crate::config::{ApplicationsConfig, Config, Groups};
+use crate::outbox::Outbox;
+use crate::storage::Db;
+
+/// The handles the applications module works with (cheap to clone).
+#[derive(Clone)]
+pub struct Applications {
+    pub db: Db,
+    pub outbox: Outbox,
+    pub s: Arc<Settings>,
+}
+
+/// The configuration the applications module reads.
+#[derive(Debug)]
+pub struct Settings {
+    pub cfg: ApplicationsConfig,
+    pub groups: Groups,
+    pub tz: chrono_tz::Tz,
+    pub management_room: String,
+    /// The extractor's view of this deployment (groups with aliases, our own address).
+    pub extract: extract::ExtractConfig,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Settings {
+        Settings {
+            cfg: config.applications.clone(),
+            groups: config.groups.clone(),
+            tz: config.tz(),
+            management_room: config.matrix.management_room.clone(),
+            extract: intake::extract_config(config),
+        }
+    }
+
+    /// The room of a group, as configured.
+    pub fn group_room(&self, slug: &str) -> Option<&str> {
+        self.groups.get(slug).map(|g| g.room.as_str())
+    }
+}
+
+impl Applications {
+    pub fn new(db: Db, outbox: Outbox, config: &Config) -> Applications {
+        Applications {
+            db,
+            outbox,
+            s: Arc::new(Settings::from_config(config)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

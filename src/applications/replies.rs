@@ -5,14 +5,13 @@
 
 use super::intake::bracketed;
 use super::store::Eoi;
-use super::{card, templates};
-use crate::app::Ctx;
+use super::{Settings, card, templates};
 use crate::calendar::model::{Call, DateSpec};
-use crate::mail::outbox::OutMail;
+use crate::mail::compose::OutMail;
 
 /// The acknowledgement: in the applicant's language, what was received and what is missing;
 /// RFC 3834 auto-reply to the sender, in reply to their mail.
-pub fn ack_mail(ctx: &Ctx, e: &Eoi, mail_id: i64) -> anyhow::Result<OutMail> {
+pub fn ack_mail(s: &Settings, e: &Eoi) -> anyhow::Result<OutMail> {
     let r = &e.record;
     let lang = r.language.as_str();
     let mut received = Vec::new();
@@ -50,7 +49,7 @@ pub fn ack_mail(ctx: &Ctx, e: &Eoi, mail_id: i64) -> anyhow::Result<OutMail> {
     let name = r.name.clone().unwrap_or_default();
     let received = received.join("\n");
     let rendered = templates::mail(
-        ctx.config.applications.templates.as_deref(),
+        s.cfg.templates.as_deref(),
         "ack",
         lang,
         &[
@@ -60,15 +59,14 @@ pub fn ack_mail(ctx: &Ctx, e: &Eoi, mail_id: i64) -> anyhow::Result<OutMail> {
             ("missing", &missing),
         ],
     )?;
-    Ok(auto_reply(e, format!("eoi-ack-{mail_id}"), rendered))
+    Ok(auto_reply(e, rendered))
 }
 
 /// The reply to an EoI outside every open window: the call (`closed`, if any) is over; the
 /// next one (`next`, if any) opens on its date.
 pub fn closed_mail(
-    ctx: &Ctx,
+    s: &Settings,
     e: &Eoi,
-    mail_id: i64,
     closed: Option<&Call>,
     next: Option<&Call>,
 ) -> anyhow::Result<OutMail> {
@@ -80,7 +78,7 @@ pub fn closed_mail(
         .unwrap_or_default();
     let next = next_call(lang, next.map(|c| (c.title.as_str(), when(&c.opens))));
     let rendered = templates::mail(
-        ctx.config.applications.templates.as_deref(),
+        s.cfg.templates.as_deref(),
         "call-closed",
         lang,
         &[
@@ -90,7 +88,7 @@ pub fn closed_mail(
             ("next", &next),
         ],
     )?;
-    Ok(auto_reply(e, format!("eoi-closed-{mail_id}"), rendered))
+    Ok(auto_reply(e, rendered))
 }
 
 /// A date as an applicant reads it: `2027-01-04`, `2027-02`, `2027-01-04 10:00 (Europe/Brussels)`.
@@ -128,10 +126,9 @@ pub fn next_call(lang: &str, next: Option<(&str, String)>) -> String {
 }
 
 /// An RFC 3834 auto-reply to the applicant's envelope sender, in reply to their mail.
-fn auto_reply(e: &Eoi, dedup_key: String, r: templates::Rendered) -> OutMail {
+fn auto_reply(e: &Eoi, r: templates::Rendered) -> OutMail {
     let mid = e.record.message_id.as_deref();
     OutMail {
-        dedup_key,
         to: vec![e.reply_to.clone()],
         subject: r.subject,
         text: r.body,

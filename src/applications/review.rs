@@ -5,10 +5,10 @@
 
 use super::extract::Role;
 use super::store::{self, Eoi};
-use super::templates;
-use crate::app::Ctx;
+use super::{Applications, Settings, templates};
 use crate::config::ApplicationsConfig;
-use crate::mail::outbox::{self as mail_outbox, OutMail};
+use crate::mail::compose::OutMail;
+use crate::outbox::{Key, MatrixOp, Report};
 
 /// What the secretariat decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,171 +54,200 @@ fn role_str(role: Role) -> &'static str {
     }
 }
 
-/// Takes the decision; returns the answer for the secretariat (Markdown). A refusal (cap,
-/// unknown id, no group) is an answer, not an error.
-pub async fn decide(ctx: &Ctx, id: i64, verdict: Verdict, actor: &str) -> anyhow::Result<String> {
-    let Some(e) = store::get(&ctx.db.pool, id).await? else {
-        return Ok(format!("No application #{id}."));
-    };
-    let (status, group, role) = match &verdict {
-        Verdict::Accept { role, group } => {
-            let Some(group) = group.clone().or_else(|| e.record.groups.first().cloned()) else {
-                return Ok(format!(
-                    "Application #{id} names no group: `!eoi accept {id} [leader] GROUP`."
-                ));
-            };
-            if !ctx.config.groups.iter().any(|g| g.slug == group) {
-                return Ok(format!("No group `{group}` is configured."));
+impl Applications {
+    /// Takes the decision; returns the answer for the secretariat (Markdown). A refusal (cap,
+    /// unknown id, no group) is an answer, not an error. The status, the decision mail and the
+    /// room invite are recorded and queued in one transaction.
+    pub async fn decide(&self, id: i64, verdict: Verdict, actor: &str) -> anyhow::Result<String> {
+        let Some(e) = store::get(&self.db.pool, id).await? else {
+            return Ok(format!("No application #{id}."));
+        };
+        let (status, group, role) = match &verdict {
+            Verdict::Accept { role, group } => {
+                let Some(group) = group.clone().or_else(|| e.record.groups.first().cloned()) else {
+                    return Ok(format!(
+                        "Application #{id} names no group: `!eoi accept {id} [leader] GROUP`."
+                    ));
+                };
+                if self.s.groups.get(&group).is_none() {
+                    return Ok(format!("No group `{group}` is configured."));
+                }
+                let role = role.unwrap_or(if e.record.role == Some(Role::Expert) {
+                    Role::Expert
+                } else {
+                    Role::Member
+                });
+                if e.status == "accepted" {
+                    return Ok(format!("Application #{id} is already accepted."));
+                }
+                let (members, leaders) = store::team_size(&self.db.pool, &group).await?;
+                if let Err(why) = check_caps(&self.s.cfg, members, leaders, role) {
+                    return Ok(format!(
+                        "Not accepted: #{id} cannot join `{group}` as {}: {why}.",
+                        role_str(role)
+                    ));
+                }
+                ("accepted", Some(group), Some(role_str(role)))
             }
-            let role = role.unwrap_or(if e.record.role == Some(Role::Expert) {
-                Role::Expert
-            } else {
-                Role::Member
-            });
-            if e.status == "accepted" {
-                return Ok(format!("Application #{id} is already accepted."));
-            }
-            let (members, leaders) = store::team_size(&ctx.db.pool, &group).await?;
-            if let Err(why) = check_caps(&ctx.config.applications, members, leaders, role) {
-                return Ok(format!(
-                    "Not accepted: #{id} cannot join `{group}` as {}: {why}.",
-                    role_str(role)
-                ));
-            }
-            ("accepted", Some(group), Some(role_str(role)))
+            Verdict::Decline { .. } => ("declined", None, None),
+            Verdict::Waitlist => ("waitlisted", e.record.groups.first().cloned(), None),
+        };
+        if e.status == status {
+            return Ok(format!("Application #{id} is already {status}."));
         }
-        Verdict::Decline { .. } => ("declined", None, None),
-        Verdict::Waitlist => ("waitlisted", e.record.groups.first().cloned(), None),
-    };
-    if e.status == status {
-        return Ok(format!("Application #{id} is already {status}."));
-    }
-    let n = e.decisions + 1;
-    let mail = decision_mail(ctx, &e, &verdict, status, group.as_deref(), role, n)?;
-    let mut tx = ctx.db.pool.begin().await?;
-    sqlx::query(
-        "UPDATE eoi SET status = $1, group_slug = $2, decided_role = $3, decisions = $4, \
+        let n = e.decisions + 1;
+        let mail = decision_mail(&self.s, &e, &verdict, status, group.as_deref(), role)?;
+        let invite = match (status, &e.record.matrix_id, &group) {
+            ("accepted", Some(mxid), Some(g)) => self
+                .s
+                .group_room(g)
+                .map(|room| (mxid.clone(), room.to_owned())),
+            _ => None,
+        };
+        let mut tx = self.outbox.begin().await?;
+        sqlx::query(
+            "UPDATE eoi SET status = $1, group_slug = $2, decided_role = $3, decisions = $4, \
          updated_at = $5 WHERE id = $6",
-    )
-    .bind(status)
-    .bind(if status == "accepted" {
-        group.as_deref()
-    } else {
-        None
-    })
-    .bind(role)
-    .bind(n)
-    .bind(crate::storage::now_ms())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    store::transition(&mut *tx, id, status, Some(actor), crate::storage::now_ms()).await?;
-    mail_outbox::enqueue(&mut *tx, &ctx.config.smtp, &mail).await?;
-    tx.commit().await?;
-    ctx.wake.mail_outbox.notify_one();
-    tracing::info!(eoi = id, status, actor, "application decided");
-
-    let mut answer = format!(
-        "Application #{id} ({}){} is now **{status}**",
-        e.email,
-        late_note(ctx, &e).await?
-    );
-    if let (Some(g), Some(r)) = (&group, role)
-        && status == "accepted"
-    {
-        answer.push_str(&format!(" in `{g}` as {r}"));
-    }
-    answer.push_str("; the applicant is told by mail.");
-    if status == "accepted"
-        && let (Some(mxid), Some(g)) = (&e.record.matrix_id, &group)
-    {
-        match invite(ctx, g, mxid).await {
-            Ok(()) => answer.push_str(&format!(" {mxid} was invited to the group's room.")),
-            Err(err) => answer.push_str(&format!(" Inviting {mxid} failed: {err:#}.")),
-        }
-    }
-    Ok(answer)
-}
-
-/// " (late application)" for a record that arrived outside every open call window (late now,
-/// or late at some point of its history).
-async fn late_note(ctx: &Ctx, e: &Eoi) -> anyhow::Result<&'static str> {
-    let was_late = e.status == "late"
-        || e.call_key == "none"
-        || store::transitions(&ctx.db, e.id)
-            .await?
-            .iter()
-            .any(|t| t.0 == "late");
-    Ok(if was_late { " (late application)" } else { "" })
-}
-
-/// Puts an application under review (no mail to the applicant); decided ones stay decided.
-pub async fn under_review(ctx: &Ctx, id: i64, actor: &str) -> anyhow::Result<String> {
-    let Some(e) = store::get(&ctx.db.pool, id).await? else {
-        return Ok(format!("No application #{id}."));
-    };
-    match e.status.as_str() {
-        "under_review" => return Ok(format!("Application #{id} is already under review.")),
-        s @ ("accepted" | "declined") => {
-            return Ok(format!("Application #{id} is already decided ({s})."));
-        }
-        _ => {}
-    }
-    let now = crate::storage::now_ms();
-    let mut tx = ctx.db.pool.begin().await?;
-    sqlx::query("UPDATE eoi SET status = 'under_review', updated_at = $1 WHERE id = $2")
-        .bind(now)
+        )
+        .bind(status)
+        .bind(if status == "accepted" {
+            group.as_deref()
+        } else {
+            None
+        })
+        .bind(role)
+        .bind(n)
+        .bind(crate::storage::now_ms())
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    store::transition(&mut *tx, id, "under_review", Some(actor), now).await?;
-    tx.commit().await?;
-    tracing::info!(eoi = id, actor, "application under review");
-    Ok(format!(
-        "Application #{id} ({}){} is now **under_review**.",
-        e.email,
-        late_note(ctx, &e).await?
-    ))
-}
+        store::transition(&mut *tx, id, status, Some(actor), crate::storage::now_ms()).await?;
+        tx.mail(Key::Decision { eoi: id, n }, &mail, Report::none())
+            .await?;
+        if let Some((user, room)) = &invite {
+            let op = MatrixOp::Invite {
+                room: room.clone(),
+                user: user.clone(),
+            };
+            let report = Report::in_room(&self.s.management_room, None);
+            tx.matrix(Key::EoiInvite { eoi: id, n }, op, None, report)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(eoi = id, status, actor, "application decided");
 
-fn group_room(ctx: &Ctx, group: &str) -> Option<String> {
-    ctx.config
-        .groups
-        .iter()
-        .find(|g| g.slug == group)
-        .map(|g| g.room.clone())
-}
+        let mut answer = format!(
+            "Application #{id} ({}){} is now **{status}**",
+            e.email,
+            self.late_note(&e).await?
+        );
+        if let (Some(g), Some(r)) = (&group, role)
+            && status == "accepted"
+        {
+            answer.push_str(&format!(" in `{g}` as {r}"));
+        }
+        answer.push_str("; the applicant is told by mail.");
+        if let Some((mxid, _)) = &invite {
+            answer.push_str(&format!(" {mxid} is invited to the group's room."));
+        }
+        Ok(answer)
+    }
 
-async fn invite(ctx: &Ctx, group: &str, mxid: &str) -> anyhow::Result<()> {
-    let client = ctx
-        .matrix
-        .as_ref()
-        .ok_or_else(|| anyhow::anyhow!("no Matrix connection here (CLI)"))?;
-    let room = group_room(ctx, group).ok_or_else(|| anyhow::anyhow!("no room for `{group}`"))?;
-    let room_id = crate::matrix::outbox::resolve_room(client, &room).await?;
-    let room = client
-        .get_room(&room_id)
-        .ok_or_else(|| anyhow::anyhow!("the bot is not in {room}"))?;
-    let user = matrix_sdk::ruma::UserId::parse(mxid)?;
-    room.invite_user_by_id(&user).await?;
-    Ok(())
+    /// " (late application)" for a record that arrived outside every open call window (late now,
+    /// or late at some point of its history).
+    async fn late_note(&self, e: &Eoi) -> anyhow::Result<&'static str> {
+        let was_late = e.status == "late"
+            || e.call_key == "none"
+            || store::transitions(&self.db, e.id)
+                .await?
+                .iter()
+                .any(|t| t.0 == "late");
+        Ok(if was_late { " (late application)" } else { "" })
+    }
+
+    /// Puts an application under review (no mail to the applicant); decided ones stay decided.
+    pub async fn under_review(&self, id: i64, actor: &str) -> anyhow::Result<String> {
+        let Some(e) = store::get(&self.db.pool, id).await? else {
+            return Ok(format!("No application #{id}."));
+        };
+        match e.status.as_str() {
+            "under_review" => return Ok(format!("Application #{id} is already under review.")),
+            s @ ("accepted" | "declined") => {
+                return Ok(format!("Application #{id} is already decided ({s})."));
+            }
+            _ => {}
+        }
+        let now = crate::storage::now_ms();
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE eoi SET status = 'under_review', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        store::transition(&mut *tx, id, "under_review", Some(actor), now).await?;
+        tx.commit().await?;
+        tracing::info!(eoi = id, actor, "application under review");
+        Ok(format!(
+            "Application #{id} ({}){} is now **under_review**.",
+            e.email,
+            self.late_note(&e).await?
+        ))
+    }
+
+    /// Mails the secretariat's question to the applicant; `at` (the command's event) makes it
+    /// idempotent. The answer comes back into the card's thread.
+    pub async fn ask(&self, id: i64, question: &str, at: &str) -> anyhow::Result<String> {
+        let Some(e) = store::get(&self.db.pool, id).await? else {
+            return Ok(format!("No application #{id}."));
+        };
+        let idt = id.to_string();
+        let name = e.record.name.clone().unwrap_or_default();
+        let rendered = templates::mail(
+            self.s.cfg.templates.as_deref(),
+            "question",
+            &e.record.language,
+            &[("id", &idt), ("name", &name), ("question", question)],
+        )?;
+        let mail = person_mail(&e, rendered);
+        let card = crate::outbox::queue::event_id_for(&self.db.pool, &Key::EoiCard(id)).await?;
+        let mut tx = self.outbox.begin().await?;
+        let report = Report::in_room(&self.s.management_room, card.as_deref());
+        tx.mail(
+            Key::Ask {
+                eoi: id,
+                at: at.to_owned(),
+            },
+            &mail,
+            report,
+        )
+        .await?;
+        tx.commit().await?;
+        let back = if card.is_some() {
+            "; the answer will come back into the card's thread"
+        } else {
+            ""
+        };
+        Ok(format!(
+            "Question mailed to {} (application #{id}){back}.",
+            mail.to.join(", ")
+        ))
+    }
 }
 
 fn decision_mail(
-    ctx: &Ctx,
+    s: &Settings,
     e: &Eoi,
     verdict: &Verdict,
     status: &str,
     group: Option<&str>,
     role: Option<&str>,
-    n: i64,
 ) -> anyhow::Result<OutMail> {
     let group_name = group
-        .and_then(|g| ctx.config.groups.iter().find(|c| c.slug == g))
+        .and_then(|g| s.groups.get(g))
         .map(|g| g.name.clone())
         .unwrap_or_default();
     let link = group
-        .and_then(|g| group_room(ctx, g))
+        .and_then(|g| s.group_room(g))
         .map(|r| format!("https://matrix.to/#/{r}"))
         .unwrap_or_default();
     let reason = match verdict {
@@ -228,7 +257,7 @@ fn decision_mail(
     let id = e.id.to_string();
     let name = e.record.name.clone().unwrap_or_default();
     let rendered = templates::mail(
-        ctx.config.applications.templates.as_deref(),
+        s.cfg.templates.as_deref(),
         &format!("decision-{status}"),
         &e.record.language,
         &[
@@ -240,18 +269,13 @@ fn decision_mail(
             ("reason", &reason),
         ],
     )?;
-    Ok(person_mail(
-        e,
-        format!("eoi-{}-decision-{n}", e.id),
-        rendered,
-    ))
+    Ok(person_mail(e, rendered))
 }
 
 /// A mail a person decided to send (no Auto-Submitted), to the applicant, in their thread.
-fn person_mail(e: &Eoi, key: String, r: templates::Rendered) -> OutMail {
+fn person_mail(e: &Eoi, r: templates::Rendered) -> OutMail {
     let to = e.record.email.clone().unwrap_or_else(|| e.email.clone());
     OutMail {
-        dedup_key: key,
         to: vec![to],
         subject: r.subject,
         text: r.body,
@@ -265,50 +289,6 @@ fn person_mail(e: &Eoi, key: String, r: templates::Rendered) -> OutMail {
         auto_submitted: None,
         calendar: None,
     }
-}
-
-/// Mails the secretariat's question to the applicant; `key` makes it idempotent.
-pub async fn ask(ctx: &Ctx, id: i64, question: &str, key: &str) -> anyhow::Result<String> {
-    let Some(e) = store::get(&ctx.db.pool, id).await? else {
-        return Ok(format!("No application #{id}."));
-    };
-    let idt = id.to_string();
-    let name = e.record.name.clone().unwrap_or_default();
-    let rendered = templates::mail(
-        ctx.config.applications.templates.as_deref(),
-        "question",
-        &e.record.language,
-        &[("id", &idt), ("name", &name), ("question", question)],
-    )?;
-    let mail = person_mail(&e, format!("eoi-{id}-ask-{key}"), rendered);
-    let card = crate::matrix::outbox::event_id_for(&ctx.db, &super::card::card_key(id)).await?;
-    let mut tx = ctx.db.pool.begin().await?;
-    mail_outbox::enqueue(&mut *tx, &ctx.config.smtp, &mail).await?;
-    // The applicant's answer (In-Reply-To this mail) comes back into the card's thread.
-    if let Some(root) = &card {
-        let from: lettre::message::Mailbox = ctx.config.smtp.from.parse()?;
-        sqlx::query(
-            "INSERT INTO mail_thread (message_id, room_id, root_event_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",
-        )
-        .bind(mail_outbox::message_id_for(&mail.dedup_key, &from))
-        .bind(&ctx.config.matrix.management_room)
-        .bind(root)
-        .bind(crate::storage::now_ms())
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    ctx.wake.mail_outbox.notify_one();
-    let back = if card.is_some() {
-        "; the answer will come back into the card's thread"
-    } else {
-        ""
-    };
-    Ok(format!(
-        "Question mailed to {} (application #{id}){back}.",
-        mail.to.join(", ")
-    ))
 }
 
 #[cfg(test)]

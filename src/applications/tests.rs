@@ -2,19 +2,41 @@
 //! with their history kept, acknowledgements throttled unless the application changed, and
 //! attachments over the cap recorded without content.
 
-use crate::app::App;
 use crate::config::{Config, EXAMPLE};
 
-use super::{intake, store};
+use super::{Applications, intake, store};
 
-async fn ctx(dir: &std::path::Path) -> crate::app::Ctx {
+async fn ctx_with(dir: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Applications {
     let text = EXAMPLE.replace(
         "state_dir = \"/var/lib/convene\"",
         &format!("state_dir = \"{}\"", dir.display()),
     ) + "\n";
     let mut config = Config::from_toml(&text, std::iter::empty()).unwrap();
     config.applications.max_attachment_bytes = 10;
-    App::new(config, None).await.unwrap()
+    tweak(&mut config);
+    let db = crate::storage::Db::connect(&config.database_url().unwrap(), 1)
+        .await
+        .unwrap();
+    let outbox = crate::outbox::Outbox::new(
+        db.clone(),
+        config.smtp.from.clone(),
+        &config.matrix.management_room,
+    )
+    .await
+    .unwrap();
+    Applications::new(db, outbox, &config)
+}
+
+async fn ctx(dir: &std::path::Path) -> Applications {
+    ctx_with(dir, |_| {}).await
+}
+
+/// Records an EoI in its own transaction, as the pipeline does in the mail's.
+async fn record(ctx: &Applications, mail_id: i64, p: &intake::Prepared) -> intake::Outcome {
+    let mut tx = ctx.outbox.begin().await.unwrap();
+    let o = ctx.record(&mut tx, mail_id, p).await.unwrap();
+    tx.commit().await.unwrap();
+    o
 }
 
 fn mail(id: &str, body: &str, extra: &str) -> Vec<u8> {
@@ -40,7 +62,7 @@ async fn corrections_update_one_record_and_acks_are_throttled() {
     let ctx = ctx(dir.path()).await;
     let parse = |raw: &[u8]| {
         let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
-        intake::prepare(&ctx.config, &msg).expect("an EoI")
+        intake::prepare(&ctx.s, &msg).expect("an EoI")
     };
     let first = parse(&mail("m1", FORM, ""));
     assert_eq!(first.email, "ana@region.test");
@@ -49,14 +71,11 @@ async fn corrections_update_one_record_and_acks_are_throttled() {
         first.attachments[0].content.is_none(),
         "over the 10-byte cap"
     );
-    let mut conn = ctx.db.pool.acquire().await.unwrap();
-    let o1 = intake::record(&mut conn, &ctx, 1, &first).await.unwrap();
+    let o1 = record(&ctx, 1, &first).await;
     assert!(o1.created && o1.acknowledged);
 
     // The same application again: same record, no second acknowledgement.
-    let o2 = intake::record(&mut conn, &ctx, 2, &parse(&mail("m2", FORM, "")))
-        .await
-        .unwrap();
+    let o2 = record(&ctx, 2, &parse(&mail("m2", FORM, ""))).await;
     assert_eq!(o2.id, o1.id);
     assert!(!o2.created && !o2.acknowledged);
 
@@ -64,10 +83,9 @@ async fn corrections_update_one_record_and_acks_are_throttled() {
     let reply =
         "Correction:\r\nCountry: Portugal\r\n\r\nOn Monday Ana wrote:\r\n> Name: Ana Ruiz\r\n";
     let fix = parse(&mail("m3", reply, "In-Reply-To: <m1@region.test>\r\n"));
-    let o3 = intake::record(&mut conn, &ctx, 3, &fix).await.unwrap();
+    let o3 = record(&ctx, 3, &fix).await;
     assert_eq!(o3.id, o1.id);
     assert!(o3.acknowledged);
-    drop(conn);
 
     let all = store::list(&ctx.db, Some("digital"), None).await.unwrap();
     assert_eq!(all.len(), 1);
@@ -85,14 +103,13 @@ async fn corrections_update_one_record_and_acks_are_throttled() {
             .all(|(_, t, _, kept)| t == "application/pdf" && !kept)
     );
 
-    let (acks,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM mail_outbox WHERE dedup_key LIKE 'eoi-ack-%'")
-            .fetch_one(&ctx.db.pool)
-            .await
-            .unwrap();
+    let (acks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE key LIKE 'eoi-ack-%'")
+        .fetch_one(&ctx.db.pool)
+        .await
+        .unwrap();
     assert_eq!(acks, 2);
     let (cards,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM matrix_outbox WHERE source LIKE 'eoi-card-%' OR source LIKE 'eoi-update-%'",
+        "SELECT COUNT(*) FROM outbox WHERE key LIKE 'eoi-card-%' OR key LIKE 'eoi-update-%'",
     )
     .fetch_one(&ctx.db.pool)
     .await
@@ -102,14 +119,9 @@ async fn corrections_update_one_record_and_acks_are_throttled() {
 
 #[tokio::test]
 async fn accept_within_caps_then_refuse_with_the_reason() {
-    use super::review::{Verdict, decide};
+    use super::review::Verdict;
     let dir = tempfile::tempdir().unwrap();
-    let mut ctx = ctx(dir.path()).await;
-    std::sync::Arc::get_mut(&mut ctx)
-        .unwrap()
-        .config
-        .applications
-        .max_members = 1;
+    let ctx = ctx_with(dir.path(), |c| c.applications.max_members = 1).await;
     let mut ids = Vec::new();
     for (n, who) in ["ana", "bo"].iter().enumerate() {
         let raw = String::from_utf8(mail(&format!("x{n}"), FORM, ""))
@@ -119,45 +131,39 @@ async fn accept_within_caps_then_refuse_with_the_reason() {
         let msg = mail_parser::MessageParser::default()
             .parse(raw.as_bytes())
             .unwrap();
-        let p = intake::prepare(&ctx.config, &msg).unwrap();
-        let mut conn = ctx.db.pool.acquire().await.unwrap();
-        ids.push(
-            intake::record(&mut conn, &ctx, n as i64, &p)
-                .await
-                .unwrap()
-                .id,
-        );
+        let p = intake::prepare(&ctx.s, &msg).unwrap();
+        ids.push(record(&ctx, n as i64, &p).await.id);
     }
     let accept = || Verdict::Accept {
         role: None,
         group: None,
     };
-    let ok = decide(&ctx, ids[0], accept(), "@sec:x").await.unwrap();
+    let ok = ctx.decide(ids[0], accept(), "@sec:x").await.unwrap();
     assert!(
         ok.contains("now **accepted** in `digital` as member"),
         "{ok}"
     );
-    let again = decide(&ctx, ids[0], accept(), "@sec:x").await.unwrap();
+    let again = ctx.decide(ids[0], accept(), "@sec:x").await.unwrap();
     assert!(again.contains("already accepted"), "{again}");
-    let full = decide(&ctx, ids[1], accept(), "@sec:x").await.unwrap();
+    let full = ctx.decide(ids[1], accept(), "@sec:x").await.unwrap();
     assert!(
         full.contains("core team is full (1 of 1 members)"),
         "{full}"
     );
-    let wait = decide(&ctx, ids[1], Verdict::Waitlist, "@sec:x")
+    let wait = ctx
+        .decide(ids[1], Verdict::Waitlist, "@sec:x")
         .await
         .unwrap();
     assert!(wait.contains("**waitlisted**"), "{wait}");
     assert_eq!(
-        decide(&ctx, 99, Verdict::Waitlist, "@sec:x").await.unwrap(),
+        ctx.decide(99, Verdict::Waitlist, "@sec:x").await.unwrap(),
         "No application #99."
     );
-    let decisions: Vec<(String,)> = sqlx::query_as(
-        "SELECT dedup_key FROM mail_outbox WHERE dedup_key LIKE 'eoi-%-decision-%' ORDER BY id",
-    )
-    .fetch_all(&ctx.db.pool)
-    .await
-    .unwrap();
+    let decisions: Vec<(String,)> =
+        sqlx::query_as("SELECT key FROM outbox WHERE key LIKE 'eoi-%-decision-%' ORDER BY id")
+            .fetch_all(&ctx.db.pool)
+            .await
+            .unwrap();
     assert_eq!(decisions.len(), 2, "{decisions:?}");
 }
 
@@ -191,45 +197,38 @@ async fn eois_go_to_the_open_call_of_their_group_or_are_late() {
         let msg = mail_parser::MessageParser::default()
             .parse(raw.as_bytes())
             .unwrap();
-        intake::prepare(&ctx.config, &msg).unwrap()
+        intake::prepare(&ctx.s, &msg).unwrap()
     };
-    let mut conn = ctx.db.pool.acquire().await.unwrap();
     let open = take("ana", "Mon, 31 Mar 2025 23:30:00 +0200");
-    let o = intake::record(&mut conn, &ctx, 1, &open).await.unwrap();
+    let o = record(&ctx, 1, &open).await;
     assert_eq!((o.call.as_str(), o.late), ("digital-2025", false));
     let late = take("bo", "Tue, 01 Apr 2025 00:30:00 +0200");
-    let l = intake::record(&mut conn, &ctx, 2, &late).await.unwrap();
+    let l = record(&ctx, 2, &late).await;
     assert_eq!(
         (l.call.as_str(), l.late, l.acknowledged),
         ("digital-2025", true, true)
     );
-    drop(conn);
 
     let e = store::get(&ctx.db.pool, l.id).await.unwrap().unwrap();
     assert_eq!(e.status, "late");
     let lates = store::list(&ctx.db, None, Some("late")).await.unwrap();
     assert_eq!(lates.len(), 1);
-    let (raw,): (Vec<u8>,) =
-        sqlx::query_as("SELECT raw FROM mail_outbox WHERE dedup_key = 'eoi-closed-2'")
-            .fetch_one(&ctx.db.pool)
-            .await
-            .unwrap();
+    let (raw,): (Vec<u8>,) = sqlx::query_as("SELECT data FROM outbox WHERE key = 'eoi-closed-2'")
+        .fetch_one(&ctx.db.pool)
+        .await
+        .unwrap();
     let raw = String::from_utf8_lossy(&raw);
     assert!(
         raw.contains("the call is closed") && raw.contains("2099-01"),
         "{raw}"
     );
 
-    let r = super::review::under_review(&ctx, l.id, "@sec:x")
-        .await
-        .unwrap();
+    let r = ctx.under_review(l.id, "@sec:x").await.unwrap();
     assert!(
         r.contains("(late application) is now **under_review**"),
         "{r}"
     );
-    let again = super::review::under_review(&ctx, l.id, "@sec:x")
-        .await
-        .unwrap();
+    let again = ctx.under_review(l.id, "@sec:x").await.unwrap();
     assert!(again.contains("already under review"), "{again}");
     let steps: Vec<String> = store::transitions(&ctx.db, l.id)
         .await

@@ -80,7 +80,7 @@ pub async fn run(cmd: CalendarCmd, config: Config) -> anyhow::Result<()> {
                 None => None,
             };
             let db = open(&config).await?;
-            store::load_file(&db, &config).await?;
+            store::load_file(&db, config.calendar.file.as_deref()).await?;
             let snap = store::load(&db).await?;
             let g = group.as_deref().zip(name.as_deref());
             print!("{}", super::http::export(&snap, g, tz));

@@ -11,9 +11,10 @@
 use chrono::{Datelike as _, Utc};
 
 use super::model::{Call, CallKind, Deadline, Item, ItemKind, ItemRef, Meeting, Mode};
+use super::service::Service;
 use super::{DateSpec, answers, cadence, ids, scheduler, store};
-use crate::app::Ctx;
-use crate::commands::{Invocation, Reply};
+use crate::chat::{Invocation, Reply};
+use crate::outbox::{Key, Target};
 
 /// (name, arguments, what it does, secretariat only)
 pub const HELP: &[(&str, &str, &str, bool)] = &[
@@ -71,18 +72,18 @@ pub fn handles(name: &str) -> bool {
 }
 
 pub async fn execute(
-    ctx: &Ctx,
+    ctx: &Service,
     inv: &Invocation<'_>,
     name: &str,
     args: &[&str],
 ) -> anyhow::Result<Reply> {
-    let tz = ctx.config.tz();
+    let tz = ctx.s.tz;
     let now = Utc::now();
     let snap = store::load(&ctx.db).await?;
     let cal = &snap.cal;
     // A first argument naming a group overrides the room's group.
     let (group, rest): (Option<&str>, &[&str]) = match args.first() {
-        Some(a) if ctx.config.group(a).is_some() => (Some(a), &args[1..]),
+        Some(a) if ctx.s.groups.get(a).is_some() => (Some(a), &args[1..]),
         _ => (inv.group, args),
     };
     let year = rest.iter().find_map(|a| a.parse::<i32>().ok());
@@ -95,14 +96,14 @@ pub async fn execute(
         "deadlines" => answers::deadlines(cal, group, now, tz),
         "calls" => answers::calls(cal, now, tz),
         "timeline" => answers::timeline(cal, year),
-        "apply" => answers::apply(cal, now, &ctx.config.mailbox.address, tz),
+        "apply" => answers::apply(cal, now, &ctx.s.mailbox_address, tz),
         "ics" => ics_link(ctx, group),
         "cadence" => {
             let year = year.unwrap_or(this_year);
-            let slugs: Vec<&str> = ctx.config.groups.iter().map(|g| g.slug.as_str()).collect();
+            let slugs: Vec<&str> = ctx.s.groups.slugs().collect();
             let rule = slugs
                 .first()
-                .map_or_else(Default::default, |s| scheduler::rule_of(&ctx.config, s));
+                .map_or_else(Default::default, |s| scheduler::rule_of(&ctx.s, s));
             cadence::render_table(cal, &slugs, year, &rule)
         }
         "meeting" | "deadline" | "call" => match edit(ctx, inv, name, raw_args(inv.text)).await {
@@ -114,39 +115,40 @@ pub async fn execute(
     Ok(Reply::text(text))
 }
 
-/// A reaction on one of convene's events; returns true when it was the calendar's: ✅ on a
-/// proposal card (secretariat), 🔔 on a reminder in a group room (anyone).
+/// A reaction on one of convene's events whose key says it is the calendar's: ✅ on a
+/// proposal card (the caller checked the sender is secretariat), 🔔 on a reminder in a group
+/// room (anyone). Returns true when the key was the calendar's.
 pub async fn on_reaction(
-    ctx: &Ctx,
+    ctx: &Service,
     sender: &str,
+    is_secretariat: bool,
     room_id: &str,
-    target_key: &str,
+    target: &Key,
     key: &str,
 ) -> anyhow::Result<bool> {
-    if let Some(reminder) = target_key.strip_prefix("reminder-") {
-        if key.starts_with('🔔') {
-            super::detect::subscribe(ctx, sender, reminder).await?;
+    match target {
+        Key::Reminder {
+            to: Target::Group(slug),
+            ..
+        } => {
+            if key.starts_with('🔔') {
+                super::detect::subscribe(ctx, sender, slug).await?;
+            }
+            Ok(true)
         }
-        return Ok(true);
+        Key::Proposal(id) => {
+            if key.trim_end_matches('\u{fe0f}') == "✅" && is_secretariat {
+                super::detect::accept(ctx, room_id, *id).await?;
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
     }
-    let Some(id) = target_key.strip_prefix("proposal-") else {
-        return Ok(false);
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(false);
-    };
-    if !key.starts_with('✅') || !ctx.config.is_admin(sender) {
-        return Ok(true);
-    }
-    super::detect::accept(ctx, room_id, id).await?;
-    Ok(true)
 }
 
-fn ics_link(ctx: &Ctx, group: Option<&str>) -> String {
-    let base = match (&ctx.config.calendar.public_url, &ctx.config.http.listen) {
-        (Some(url), _) => url.trim_end_matches('/').to_owned(),
-        (None, Some(listen)) => format!("http://{listen}"),
-        (None, None) => return "No calendar feed is published (no `http.listen`).".into(),
+fn ics_link(ctx: &Service, group: Option<&str>) -> String {
+    let Some(base) = ctx.s.feed_base.clone() else {
+        return "No calendar feed is published (no `http.listen`).".into();
     };
     let mut out = format!("All groups: {base}/calendar/all.ics");
     if let Some(g) = group {
@@ -237,7 +239,7 @@ impl Args {
             .map(|v| DateSpec::parse(v, tz).map_err(|e| anyhow::anyhow!("`{key}`: {e}")))
             .transpose()
     }
-    fn groups(&self, ctx: &Ctx, default: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
+    fn groups(&self, ctx: &Service, default: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
         let Some(v) = self.get("group").or(self.get("groups")) else {
             return Ok(default.map(|g| vec![g.to_owned()]));
         };
@@ -246,15 +248,20 @@ impl Args {
             .map(|s| s.trim().to_lowercase())
             .filter(|s| !s.is_empty() && s != "all")
             .collect();
-        if let Some(bad) = list.iter().find(|g| ctx.config.group(g).is_none()) {
+        if let Some(bad) = list.iter().find(|g| ctx.s.groups.get(g).is_none()) {
             anyhow::bail!("no group `{bad}`");
         }
         Ok(Some(list))
     }
 }
 
-async fn edit(ctx: &Ctx, inv: &Invocation<'_>, name: &str, text: &str) -> anyhow::Result<String> {
-    let tz = ctx.config.tz();
+async fn edit(
+    ctx: &Service,
+    inv: &Invocation<'_>,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<String> {
+    let tz = ctx.s.tz;
     let mut pairs = parse_kv(text).map_err(|e| anyhow::anyhow!(e))?;
     let verb = match pairs.first() {
         Some((k, v)) if k.is_empty() => v.to_lowercase(),
@@ -367,7 +374,7 @@ async fn edit(ctx: &Ctx, inv: &Invocation<'_>, name: &str, text: &str) -> anyhow
         _ => anyhow::bail!("unknown `!{name} {verb}` (see `!help {name}`)"),
     };
     let change = store::upsert(&ctx.db, &item, store::COMMAND).await?;
-    ctx.wake.scheduler.notify_one();
+    ctx.wake.notify_one();
     let what = match change {
         store::Change::Inserted => "Added",
         store::Change::Updated if verb == "cancel" => "Cancelled",

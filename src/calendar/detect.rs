@@ -13,32 +13,30 @@ use chrono::{DateTime, Utc};
 
 use super::model::{Deadline, Item, Meeting, Mode};
 use super::phrases::{self, ProposalKind};
+use super::service::Service;
 use super::{humanize, ids, store};
-use crate::app::Ctx;
+use crate::outbox::{Key, MatrixOp, Report};
 
-/// Called by the mail pipeline for every human-written mail after it was routed.
+/// Called by the mail pipeline for every human-written mail after it was routed (to `group`).
 pub async fn on_mail(
-    ctx: &Ctx,
+    cal: &Service,
     inbound_id: i64,
+    group: Option<&str>,
     text: &str,
     sent: Option<DateTime<Utc>>,
 ) -> anyhow::Result<()> {
-    let tz = ctx.config.tz();
+    let tz = cal.s.tz;
     let now = Utc::now();
     let reference = sent.unwrap_or(now).with_timezone(&tz).date_naive();
     let proposals = phrases::detect(text, reference);
     if proposals.is_empty() {
         return Ok(());
     }
-    let group: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT group_slug FROM inbound_mail WHERE id = $1")
-            .bind(inbound_id)
-            .fetch_optional(&ctx.db.pool)
-            .await?;
-    let group = group.and_then(|g| g.0);
+    let group = group.map(str::to_owned);
+    let mut tx = cal.outbox.begin().await?;
     for (i, p) in proposals.iter().enumerate() {
         let dedup = format!("{inbound_id}:{i}");
-        let id = store::add_proposal(&ctx.db, &dedup, inbound_id, group.as_deref(), p).await?;
+        let id = store::add_proposal(&cal.db, &dedup, inbound_id, group.as_deref(), p).await?;
         let kind = match p.kind {
             ProposalKind::Deadline => "deadline",
             ProposalKind::Meeting => "meeting",
@@ -53,23 +51,23 @@ pub async fn on_mail(
             humanize::when(&p.when, now, tz),
             p.sentence.replace('\n', " ")
         );
-        let post = crate::matrix::outbox::Post::message(
-            format!("proposal-{id}"),
-            &ctx.config.matrix.management_room,
-            crate::matrix::notice_markdown(&card),
-        );
-        crate::matrix::outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await?;
+        let room = cal.s.management_room.clone();
+        tx.post(
+            Key::Proposal(id),
+            &room,
+            crate::chat::notice_markdown(&card),
+        )
+        .await?;
     }
-    ctx.wake.matrix_outbox.notify_one();
-    Ok(())
+    tx.commit().await
 }
 
 /// A ✅ on proposal `id`: adds the item (once) and says so in `room`.
-pub async fn accept(ctx: &Ctx, room: &str, id: i64) -> anyhow::Result<()> {
-    let Some(sp) = store::proposal(&ctx.db, id).await? else {
+pub async fn accept(cal: &Service, room: &str, id: i64) -> anyhow::Result<()> {
+    let Some(sp) = store::proposal(&cal.db, id).await? else {
         return Ok(());
     };
-    if !store::accept_proposal(&ctx.db, id).await? {
+    if !store::accept_proposal(&cal.db, id).await? {
         return Ok(());
     }
     let p = &sp.proposal;
@@ -97,43 +95,37 @@ pub async fn accept(ctx: &Ctx, room: &str, id: i64) -> anyhow::Result<()> {
             cancelled: false,
         }),
     };
-    store::upsert(&ctx.db, &item, store::MAIL).await?;
-    ctx.wake.scheduler.notify_one();
+    store::upsert(&cal.db, &item, store::MAIL).await?;
+    cal.wake.notify_one();
     let text = format!(
         "✅ Added {} `{}` — **{}**, {}",
         item.kind(),
         item.id(),
         item.title(),
-        humanize::when(item.when(), Utc::now(), ctx.config.tz())
+        humanize::when(item.when(), Utc::now(), cal.s.tz)
     );
-    ctx.post_notice(&format!("proposal-{id}-added"), room, &text)
-        .await
+    cal.outbox.notice(Key::ProposalAdded(id), room, &text).await
 }
 
-/// 🔔 on the reminder posted as `reminder-<reminder key>@<group>`: `user` gets that group's
-/// next reminders in a direct-message room (created once per user).
-pub async fn subscribe(ctx: &Ctx, user: &str, reminder: &str) -> anyhow::Result<()> {
-    let Some((_, slug)) = reminder.rsplit_once('@') else {
+/// 🔔 on a reminder posted in the room of group `slug`: `user` gets that group's next
+/// reminders by direct message (the Matrix transport finds or creates the DM room once).
+pub async fn subscribe(cal: &Service, user: &str, slug: &str) -> anyhow::Result<()> {
+    let Some(group) = cal.s.groups.get(slug) else {
         return Ok(());
     };
-    let Some(group) = ctx.config.group(slug) else {
-        return Ok(()); // a reminder already sent by DM
-    };
-    let room = match store::dm_room_of(&ctx.db, user).await? {
-        Some(room) => room,
-        None => {
-            let client = ctx
-                .matrix
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("no Matrix client"))?;
-            let id = matrix_sdk::ruma::UserId::parse(user)?;
-            client.create_dm(&id).await?.room_id().to_string()
-        }
-    };
-    if store::subscribe(&ctx.db, user, slug, &room).await? {
+    if store::subscribe(&cal.db, user, slug).await? {
         let text = format!("🔔 You will get the next {} reminders here.", group.name);
-        ctx.post_notice(&format!("subscribed-{user}-{slug}"), &room, &text)
-            .await?;
+        let op = MatrixOp::DirectMessage {
+            user: user.to_owned(),
+            content: crate::chat::notice(&text),
+        };
+        let key = Key::Subscribed {
+            slug: slug.to_owned(),
+            user: user.to_owned(),
+        };
+        let mut tx = cal.outbox.begin().await?;
+        tx.matrix(key, op, None, Report::none()).await?;
+        tx.commit().await?;
     }
     Ok(())
 }

@@ -8,20 +8,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::ics::{self, FeedOptions};
+use super::service::Service;
 use super::store;
-use crate::app::Ctx;
 
-pub fn routes() -> Router<Ctx> {
-    Router::new().route("/calendar/{file}", get(feed))
+pub fn routes<S: Clone + Send + Sync + 'static>(cal: Service) -> Router<S> {
+    Router::new()
+        .route("/calendar/{file}", get(feed))
+        .with_state(cal)
 }
 
-async fn feed(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+async fn feed(State(ctx): State<Service>, Path(file): Path<String>) -> Response {
     let Some(name) = file.strip_suffix(".ics") else {
         return (StatusCode::NOT_FOUND, "not found\n").into_response();
     };
     let group = match name {
         "all" => None,
-        slug => match ctx.config.group(slug) {
+        slug => match ctx.s.groups.get(slug) {
             Some(g) => Some(g),
             None => return (StatusCode::NOT_FOUND, "no such group\n").into_response(),
         },
@@ -40,9 +42,9 @@ async fn feed(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
 }
 
 /// The feed of one group (slug, name) or of all groups.
-pub async fn feed_text(ctx: &Ctx, group: Option<(&str, &str)>) -> anyhow::Result<String> {
+pub async fn feed_text(ctx: &Service, group: Option<(&str, &str)>) -> anyhow::Result<String> {
     let snap = store::load(&ctx.db).await?;
-    Ok(export(&snap, group, ctx.config.tz()))
+    Ok(export(&snap, group, ctx.s.tz))
 }
 
 pub fn export(snap: &store::Snapshot, group: Option<(&str, &str)>, tz: chrono_tz::Tz) -> String {

@@ -50,4 +50,7 @@ pub mod commands;
 pub mod detect;
 pub mod http;
 pub mod scheduler;
+pub mod service;
 pub mod store;
+
+pub use service::{Service, Settings, check};

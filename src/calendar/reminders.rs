@@ -21,10 +21,8 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{Result, bail};
 use chrono::{DateTime, Days, NaiveDateTime, NaiveTime, SecondsFormat, TimeDelta, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::datespec::{DateSpec, resolve_local};
 use super::humanize;
@@ -36,28 +34,7 @@ pub const ALL_DAY_ANCHOR: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
 /// How far past its due time a firing still counts as on time.
 pub const ON_TIME_SLACK: TimeDelta = TimeDelta::seconds(60);
 
-/// How long before each kind of item to remind. In config: `meeting = ["14d", "7d", "1d", "1h"]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Offsets {
-    #[serde(with = "offset_list")]
-    pub meeting: Vec<TimeDelta>,
-    #[serde(with = "offset_list")]
-    pub call_close: Vec<TimeDelta>,
-    #[serde(with = "offset_list")]
-    pub deadline: Vec<TimeDelta>,
-}
-
-impl Default for Offsets {
-    fn default() -> Self {
-        let d = TimeDelta::days;
-        Offsets {
-            meeting: vec![d(14), d(7), d(1), TimeDelta::hours(1)],
-            call_close: vec![d(7), d(1)],
-            deadline: vec![d(7), d(1)],
-        }
-    }
-}
+pub use crate::config::{Offsets, format_offset, parse_offset};
 
 /// One reminder to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,63 +203,6 @@ pub fn render_reminder(
         .unwrap();
     }
     text
-}
-
-/// Reads `"14d"`, `"1h"`, `"30m"`, `"2w"`, `"1d12h"`, `"90s"`.
-pub fn parse_offset(text: &str) -> Result<TimeDelta> {
-    let mut total = TimeDelta::zero();
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: i64 = digits
-            .parse()
-            .map_err(|_| anyhow::anyhow!("offset {text:?}: a number must come before {c:?}"))?;
-        total += match c {
-            'w' => TimeDelta::weeks(n),
-            'd' => TimeDelta::days(n),
-            'h' => TimeDelta::hours(n),
-            'm' => TimeDelta::minutes(n),
-            's' => TimeDelta::seconds(n),
-            _ => bail!("offset {text:?}: unknown unit {c:?} (use w, d, h, m or s)"),
-        };
-        digits.clear();
-    }
-    if !digits.is_empty() || text.trim().is_empty() {
-        bail!("offset {text:?}: give a unit, as in \"7d\" or \"1h\"");
-    }
-    Ok(total)
-}
-
-/// The inverse of [`parse_offset`]: `"14d"`, `"1h"`, `"1d12h"`.
-pub fn format_offset(offset: TimeDelta) -> String {
-    let mut secs = offset.num_seconds();
-    let mut out = String::new();
-    for (unit, size) in [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)] {
-        if secs >= size {
-            write!(out, "{}{unit}", secs / size).unwrap();
-            secs %= size;
-        }
-    }
-    if out.is_empty() { "0s".to_owned() } else { out }
-}
-
-mod offset_list {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(list: &[TimeDelta], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(|o| format_offset(*o)))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<TimeDelta>, D::Error> {
-        let texts = Vec::<String>::deserialize(d)?;
-        texts
-            .iter()
-            .map(|t| parse_offset(t).map_err(serde::de::Error::custom))
-            .collect()
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! - The core is [`process`]: everything due in `(from, to]`, with both instants given, so
 //!   tests drive it with fixed times and no sleeping. [`run`] only loops: process up to now,
 //!   persist the instant (`kv` key [`LAST_CHECK`]), sleep until the next due reminder or job
-//!   (at most an hour), or until woken (`ctx.wake.scheduler`) or cancelled.
+//!   (at most an hour), or until woken (the calendar changed) or cancelled.
 //! - Nothing pending is held in memory: each pass loads the calendar (a few hundred items)
 //!   and computes what is due from it.
 //! - Each firing is recorded (`calendar_fired`) in the same transaction that queues its posts
@@ -23,17 +23,15 @@ use tokio_util::sync::CancellationToken;
 use super::ics::{self, Party};
 use super::model::{Calendar, Item};
 use super::reminders::{self, Due, Reminder};
+use super::service::{Service, Settings};
 use super::store::{self, Firing};
 use super::{Cadence, Schedule, cadence, humanize};
-use crate::app::Ctx;
-use crate::config::Config;
-use crate::mail::outbox::OutMail;
-use crate::matrix::outbox::Post;
-use crate::storage::Db;
+use crate::config::JobAction;
+use crate::mail::compose::OutMail;
+use crate::outbox::{Key, MatrixOp, Outbox, Report, Target};
 
 /// `kv` key of the last instant the scheduler handled (Unix ms).
 pub const LAST_CHECK: &str = "calendar.last_check";
-const DEFAULT_GRACE_HOURS: u64 = 12;
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
 const DIGEST_DAYS: i64 = 21;
 
@@ -55,16 +53,11 @@ impl Pass {
     }
 }
 
-pub fn grace(config: &Config) -> TimeDelta {
-    let hours = config.calendar.grace_hours.unwrap_or(DEFAULT_GRACE_HOURS);
-    // At most ten years: more means "always send late" and must not overflow.
-    TimeDelta::hours(i64::try_from(hours.min(24 * 3_660)).unwrap_or(24 * 3_660))
-}
-
-/// The calendar file is loaded by `app::run` before any worker starts (so the mail pipeline
+/// The worker. The calendar file is loaded before any worker starts (so the mail pipeline
 /// already sees the calls when it matches applications to them).
-pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
-    let mut last = match ctx.db.kv_get(LAST_CHECK).await? {
+pub async fn run(cal: Service, cancel: CancellationToken) -> anyhow::Result<()> {
+    let db = cal.outbox.db().clone();
+    let mut last = match db.kv_get(LAST_CHECK).await? {
         Some(v) => v
             .parse::<i64>()
             .ok()
@@ -75,19 +68,16 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
     loop {
         let now = Utc::now();
         if now > last {
-            let pass = process(&ctx.db, &ctx.config, &ctx.install_id, last, now).await?;
+            let pass = process(&cal.outbox, &cal.s, last, now).await?;
             if !pass.is_empty() {
                 tracing::info!(?pass, "calendar firings");
-                ctx.wake.matrix_outbox.notify_one();
-                ctx.wake.mail_outbox.notify_one();
             }
             last = now;
-            ctx.db
-                .kv_set(LAST_CHECK, &now.timestamp_millis().to_string())
+            db.kv_set(LAST_CHECK, &now.timestamp_millis().to_string())
                 .await?;
         }
-        let snap = store::load(&ctx.db).await?;
-        let next = next_wake(&snap.cal, &ctx.config, last);
+        let snap = store::load(&db).await?;
+        let next = next_wake(&snap.cal, &cal.s, last);
         let sleep = next
             .map(|n| (n - Utc::now()).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(MAX_SLEEP)
@@ -95,38 +85,33 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
         tracing::debug!(?next, ?sleep, "scheduler sleeping");
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            _ = ctx.wake.scheduler.notified() => {}
+            _ = cal.wake.notified() => {}
             _ = tokio::time::sleep(sleep) => {}
         }
     }
 }
 
 /// The next instant after `after` when a reminder or a job is due.
-pub fn next_wake(cal: &Calendar, config: &Config, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let tz = config.tz();
-    let reminder = reminders::next_due(cal, &config.calendar.offsets, tz, after);
-    let jobs = config
-        .calendar
-        .jobs
-        .iter()
-        .filter_map(|j| Schedule::parse(&j.schedule, tz).ok()?.next_after(after));
+pub fn next_wake(cal: &Calendar, s: &Settings, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let reminder = reminders::next_due(cal, &s.calendar.offsets, s.tz, after);
+    let jobs = s.jobs.iter().filter_map(|j| j.schedule.next_after(after));
     reminder.into_iter().chain(jobs).min()
 }
 
 /// Handles everything due in `(from, to]`, as seen at `to`.
 pub async fn process(
-    db: &Db,
-    config: &Config,
-    install_id: &str,
+    outbox: &Outbox,
+    s: &Settings,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> anyhow::Result<Pass> {
+    let db = outbox.db();
     let snap = store::load(db).await?;
-    let tz = config.tz();
-    let grace = grace(config);
+    let tz = s.tz;
+    let grace = s.grace;
     let mut pass = Pass::default();
     let mut too_old = Vec::new();
-    let due = reminders::due_between(&snap.cal, &config.calendar.offsets, tz, from, to);
+    let due = reminders::due_between(&snap.cal, &s.calendar.offsets, tz, from, to);
     let subscribers = if due.is_empty() {
         Vec::new()
     } else {
@@ -145,23 +130,37 @@ pub async fn process(
                 continue;
             }
         };
-        let mut tx = db.pool.begin().await?;
+        let mut tx = outbox.begin().await?;
         if store::record_firing(&mut *tx, &r.key, how).await? {
             let late = how == Firing::Late;
             let text = reminders::render_reminder(&r, &item, to, tz, late);
-            for (slug, room) in rooms(config, item.groups()) {
-                let key = format!("reminder-{}@{slug}", r.key);
-                let post = Post::message(key, room, crate::matrix::notice_markdown(&text));
-                crate::matrix::outbox::enqueue(&mut *tx, install_id, &post).await?;
+            for (slug, room) in s.groups.rooms_of(item.groups()) {
+                let key = Key::Reminder {
+                    key: r.key.clone(),
+                    to: Target::Group(slug.to_owned()),
+                };
+                tx.post(key, room, crate::chat::notice_markdown(&text))
+                    .await?;
             }
             // 🔔 subscribers: once per user (the key), whatever the number of groups.
-            for (user, _, dm) in subscribers.iter().filter(|s| item.concerns(Some(&s.1))) {
-                let key = format!("reminder-{}@dm-{user}", r.key);
-                let post = Post::message(key, dm, crate::matrix::notice_markdown(&text));
-                crate::matrix::outbox::enqueue(&mut *tx, install_id, &post).await?;
+            let mut told = std::collections::HashSet::new();
+            for (user, _) in subscribers.iter().filter(|s| item.concerns(Some(&s.1))) {
+                if !told.insert(user.clone()) {
+                    continue;
+                }
+                let key = Key::Reminder {
+                    key: r.key.clone(),
+                    to: Target::Dm(user.clone()),
+                };
+                let op = MatrixOp::DirectMessage {
+                    user: user.clone(),
+                    content: crate::chat::notice_markdown(&text),
+                };
+                tx.matrix(key, op, None, Report::none()).await?;
             }
-            for mail in reminder_mails(config, &r, &item, snap.sequence(&r.item), &text, to)? {
-                crate::mail::outbox::enqueue(&mut *tx, &config.smtp, &mail).await?;
+            let sequence = snap.sequence(&r.item);
+            for (key, mail) in reminder_mails(s, outbox, &r, &item, sequence, &text, to)? {
+                tx.mail(key, &mail, Report::none()).await?;
             }
             let list = if late { &mut pass.late } else { &mut pass.sent };
             list.push(r.key.clone());
@@ -169,7 +168,7 @@ pub async fn process(
         tx.commit().await?;
     }
     if !too_old.is_empty() {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = outbox.begin().await?;
         let mut lines = Vec::new();
         for (r, item) in &too_old {
             if store::record_firing(&mut *tx, &r.key, Firing::Skipped).await? {
@@ -188,44 +187,36 @@ pub async fn process(
                 grace.num_hours(),
                 lines.join("\n")
             );
-            let post = Post::message(
-                format!("reminders-missed-{first}"),
-                &config.matrix.management_room,
-                crate::matrix::notice_markdown(&text),
-            );
-            crate::matrix::outbox::enqueue(&mut *tx, install_id, &post).await?;
+            let key = Key::RemindersMissed(first.clone());
+            tx.post(key, &s.management_room, crate::chat::notice_markdown(&text))
+                .await?;
         }
         tx.commit().await?;
     }
-    for job in &config.calendar.jobs {
-        let Ok(schedule) = Schedule::parse(&job.schedule, tz) else {
-            continue;
-        };
-        let Some(at) = latest_in(&schedule, from, to) else {
+    for job in &s.jobs {
+        let Some(at) = latest_in(&job.schedule, from, to) else {
             continue;
         };
         if reminders::classify_due(at, to, grace) == Due::TooOld {
             continue;
         }
-        let key = format!(
-            "job:{}:{}",
-            job.name,
-            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        let text = match job.action.as_str() {
-            "digest" => digest(&snap.cal, to, tz),
-            "cadence" => cadence_report(config, &snap.cal, to.with_timezone(&tz).year()),
-            _ => continue,
+        let key = Key::Job {
+            name: job.name.clone(),
+            at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
-        let mut tx = db.pool.begin().await?;
-        if store::record_firing(&mut *tx, &key, Firing::OnTime).await? {
-            let post = Post::message(
+        let text = match job.action {
+            JobAction::Digest => digest(&snap.cal, to, tz),
+            JobAction::Cadence => cadence_report(s, &snap.cal, to.with_timezone(&tz).year()),
+        };
+        let mut tx = outbox.begin().await?;
+        if store::record_firing(&mut *tx, &key.to_string(), Firing::OnTime).await? {
+            tx.post(
                 key.clone(),
-                &config.matrix.management_room,
-                crate::matrix::notice_markdown(&text),
-            );
-            crate::matrix::outbox::enqueue(&mut *tx, install_id, &post).await?;
-            pass.jobs.push(key);
+                &s.management_room,
+                crate::chat::notice_markdown(&text),
+            )
+            .await?;
+            pass.jobs.push(key.to_string());
         }
         tx.commit().await?;
     }
@@ -249,56 +240,53 @@ fn latest_in(schedule: &Schedule, from: DateTime<Utc>, to: DateTime<Utc>) -> Opt
     last
 }
 
-/// The rooms of an item's groups (all groups for an empty list), with their slugs.
-pub fn rooms<'a>(config: &'a Config, groups: &[String]) -> Vec<(&'a str, &'a str)> {
-    config
-        .groups
-        .iter()
-        .filter(|g| groups.is_empty() || groups.contains(&g.slug))
-        .map(|g| (g.slug.as_str(), g.room.as_str()))
-        .collect()
-}
-
 /// For a meeting: one mail per secretariat address, with the invitation attached.
 fn reminder_mails(
-    config: &Config,
+    s: &Settings,
+    outbox: &Outbox,
     r: &Reminder,
     item: &Item,
     sequence: u32,
     text: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Vec<OutMail>> {
+) -> anyhow::Result<Vec<(Key, OutMail)>> {
     let Item::Meeting(m) = item else {
         return Ok(Vec::new());
     };
-    let from: Mailbox = config.smtp.from.parse()?;
-    let organizer_email = from.email.to_string();
+    let from = outbox.from();
+    let organizer_email = from.address();
     let organizer = Party {
         name: from.name.as_deref(),
         email: &organizer_email,
     };
     let mut out = Vec::new();
-    for addr in &config.calendar.secretariat_email {
+    for addr in &s.calendar.secretariat_email {
         let to: Mailbox = addr.parse()?;
         let email = to.email.to_string();
         let attendee = Party {
             name: to.name.as_deref(),
             email: &email,
         };
-        out.push(OutMail {
-            dedup_key: format!("reminder-{}-{email}", r.key),
-            to: vec![addr.clone()],
-            subject: format!(
-                "Reminder: {} — {}",
-                m.title,
-                humanize::when(&m.start, now, config.tz())
-            ),
-            text: text.to_owned(),
-            in_reply_to: None,
-            references: Vec::new(),
-            auto_submitted: Some("auto-generated"),
-            calendar: ics::meeting_invitation(m, sequence, &organizer, &attendee, now),
-        });
+        let key = Key::ReminderMail {
+            key: r.key.clone(),
+            to: email.clone(),
+        };
+        out.push((
+            key,
+            OutMail {
+                to: vec![addr.clone()],
+                subject: format!(
+                    "Reminder: {} — {}",
+                    m.title,
+                    humanize::when(&m.start, now, s.tz)
+                ),
+                text: text.to_owned(),
+                auto_submitted: Some("auto-generated"),
+                calendar: ics::meeting_invitation(m, sequence, &organizer, &attendee, now)
+                    .map(|ics| (ics, "REQUEST")),
+                ..OutMail::default()
+            },
+        ));
     }
     Ok(out)
 }
@@ -334,9 +322,9 @@ pub fn digest(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// Each group's cadence rule.
-pub fn rule_of(config: &Config, slug: &str) -> Cadence {
-    config
-        .group(slug)
+pub fn rule_of(s: &Settings, slug: &str) -> Cadence {
+    s.groups
+        .get(slug)
         .map_or_else(Cadence::default, |g| Cadence {
             min_meetings: g.cadence.min_meetings,
             min_online: g.cadence.min_online,
@@ -345,10 +333,10 @@ pub fn rule_of(config: &Config, slug: &str) -> Cadence {
 }
 
 /// The cadence check of `year`: the groups that fall short and what they lack.
-pub fn cadence_report(config: &Config, cal: &Calendar, year: i32) -> String {
+pub fn cadence_report(settings: &Settings, cal: &Calendar, year: i32) -> String {
     let mut lines = Vec::new();
-    for g in &config.groups {
-        let Some(s) = cadence::tally(cal, &g.slug, year).shortfall(&rule_of(config, &g.slug))
+    for g in settings.groups.iter() {
+        let Some(s) = cadence::tally(cal, &g.slug, year).shortfall(&rule_of(settings, &g.slug))
         else {
             continue;
         };

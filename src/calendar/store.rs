@@ -128,8 +128,8 @@ pub async fn sync_file(db: &Db, cal: &Calendar) -> anyhow::Result<usize> {
 }
 
 /// Reads `calendar.file` (if configured) into the store.
-pub async fn load_file(db: &Db, config: &crate::config::Config) -> anyhow::Result<usize> {
-    let Some(path) = &config.calendar.file else {
+pub async fn load_file(db: &Db, file: Option<&std::path::Path>) -> anyhow::Result<usize> {
+    let Some(path) = file else {
         return Ok(0);
     };
     let text = std::fs::read_to_string(path)
@@ -160,6 +160,21 @@ pub async fn load(db: &Db) -> anyhow::Result<Snapshot> {
         cal: Calendar::from_items(items),
         revisions,
     })
+}
+
+/// The stored calls, read on `conn` (the intake's transaction); unreadable items skipped.
+pub async fn calls(conn: &mut sqlx::AnyConnection) -> anyhow::Result<Vec<super::model::Call>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT body FROM calendar_item WHERE kind = 'call' ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(body,)| match serde_json::from_str::<Item>(&body) {
+            Ok(Item::Call(c)) => Some(c),
+            _ => None,
+        })
+        .collect())
 }
 
 /// One stored item.
@@ -273,35 +288,36 @@ pub async fn accept_proposal(db: &Db, id: i64) -> anyhow::Result<bool> {
     Ok(done.rows_affected() > 0)
 }
 
-/// The direct-message room convene uses with `user`, if it has one.
-pub async fn dm_room_of(db: &Db, user: &str) -> anyhow::Result<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT dm_room FROM calendar_subscriber WHERE user_id = $1 LIMIT 1")
-            .bind(user)
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(row.map(|r| r.0))
-}
-
-/// Subscribes `user` to the reminders of `group`; true when new.
-pub async fn subscribe(db: &Db, user: &str, group: &str, dm_room: &str) -> anyhow::Result<bool> {
+/// Subscribes `user` to the reminders of `group`; true when new. (The DM room is the Matrix
+/// transport's business: reminders to subscribers are queued as direct messages.)
+pub async fn subscribe(db: &Db, user: &str, group: &str) -> anyhow::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO calendar_subscriber (user_id, group_slug, dm_room, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, group_slug) DO NOTHING",
+         VALUES ($1, $2, '', $3) ON CONFLICT (user_id, group_slug) DO NOTHING",
     )
     .bind(user)
     .bind(group)
-    .bind(dm_room)
     .bind(now_ms())
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() > 0)
 }
 
-/// Every subscription: (user, group, DM room).
-pub async fn subscribers(db: &Db) -> anyhow::Result<Vec<(String, String, String)>> {
+/// Ends `user`'s subscription to `group`; true when there was one.
+pub async fn unsubscribe(db: &Db, user: &str, group: &str) -> anyhow::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM calendar_subscriber WHERE user_id = $1 AND group_slug = $2")
+            .bind(user)
+            .bind(group)
+            .execute(&db.pool)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Every subscription: (user, group).
+pub async fn subscribers(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT user_id, group_slug, dm_room FROM calendar_subscriber ORDER BY user_id, group_slug",
+        "SELECT user_id, group_slug FROM calendar_subscriber ORDER BY user_id, group_slug",
     )
     .fetch_all(&db.pool)
     .await?)

@@ -16,6 +16,7 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'sta
         .iter()
         .chain(crate::applications::commands::HELP)
         .chain(crate::calendar::commands::HELP)
+        .chain(super::outbox::HELP)
 }
 
 pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {

@@ -1,51 +1,25 @@
-//! Chat commands: parsing (`!name args…`), permission, execution, and the reply.
+//! Chat commands: parsing (`!name args…`), permission, dispatch to the domain that answers,
+//! and reactions on the bot's own events.
 //!
-//! The same [`execute`] serves a room (through the sync handler) and the CLI
+//! The same [`Commands::execute`] serves a room (through the Matrix sync handlers) and the CLI
 //! (`convene command "<text>" [--group SLUG]`, run with the secretariat's rights), so every
 //! command can be tried without Matrix. A message that does not start with the prefix is not
 //! a command (`Ok(None)`); an unknown command gets a short hint, not silence.
 
 mod help;
+mod outbox;
 
-use crate::app::Ctx;
+pub use crate::chat::{Invocation, Reply};
+pub use outbox::render as render_outbox;
 
-/// Who asked what, where.
-#[derive(Debug, Clone)]
-pub struct Invocation<'a> {
-    pub text: &'a str,
-    pub sender: &'a str,
-    /// The group of the room it was asked in (or named with `--group`).
-    pub group: Option<&'a str>,
-    /// A member of the secretariat (`matrix.admins`, or the CLI).
-    pub is_admin: bool,
-    pub in_management_room: bool,
-    pub event_id: Option<&'a str>,
-    pub thread_root: Option<&'a str>,
-}
-
-/// A command's answer, written in Markdown; rooms get it as an `m.notice` with HTML.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub markdown: String,
-}
-
-impl Reply {
-    pub fn text(markdown: impl Into<String>) -> Reply {
-        Reply {
-            markdown: markdown.into(),
-        }
-    }
-
-    pub fn content(&self) -> serde_json::Value {
-        crate::matrix::notice_markdown(&self.markdown)
-    }
-}
+use crate::applications::Applications;
+use crate::outbox::{Key, Outbox};
 
 /// What the text asks for: a command name and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help(Option<String>),
-    /// A command of a domain module (applications, calendar), by name.
+    /// A command of a domain module (applications, calendar, outbox), by name.
     Other {
         name: String,
         args: Vec<String>,
@@ -71,57 +45,129 @@ impl Command {
     }
 }
 
-/// Runs a command if `inv.text` is one. Errors are reported to the asker by the caller.
-pub async fn execute(ctx: &Ctx, inv: &Invocation<'_>) -> anyhow::Result<Option<Reply>> {
-    let prefix = ctx.config.matrix.command_prefix.as_str();
-    let Some(rest) = inv.text.strip_prefix(prefix) else {
-        return Ok(None);
-    };
-    if rest.starts_with(char::is_whitespace) || rest.is_empty() {
-        return Ok(None);
-    }
-    let reply = match Command::parse(rest) {
-        Command::Help(topic) => help::reply(prefix, topic.as_deref(), inv.is_admin),
-        Command::Other { name, args } => {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let secretariat_only = help::all().any(|c| c.0 == name && c.3);
-            if secretariat_only && !inv.is_admin {
-                Reply::text(format!("`{prefix}{name}` is for the secretariat only."))
-            } else if crate::applications::commands::handles(&name) {
-                crate::applications::commands::execute(ctx, inv, &name, &args).await?
-            } else if crate::calendar::commands::handles(&name) {
-                crate::calendar::commands::execute(ctx, inv, &name, &args).await?
-            } else {
-                Reply::text(format!(
-                    "Unknown command `{prefix}{name}`. Try `{prefix}help`."
-                ))
-            }
-        }
-    };
-    Ok(Some(reply))
+/// The command handler: the domains it dispatches to.
+#[derive(Clone)]
+pub struct Commands {
+    prefix: String,
+    apps: Applications,
+    calendar: crate::calendar::Service,
+    outbox: Outbox,
 }
 
-/// A reaction on one of convene's events (✅/❌ on EoI cards, ✅ on proposals, 🔔 on reminders).
-///
-/// Only reactions on events convene posted itself are considered; each domain module looks at
-/// the outbox key of the target event (e.g. `eoi-card-12`, `reminder-…`, `proposal-…`).
-pub async fn on_reaction(
-    ctx: &Ctx,
-    sender: &str,
-    room_id: &str,
-    target_event: &str,
-    key: &str,
-    _reaction_event: &str,
-) -> anyhow::Result<()> {
-    let Some(target_key) = crate::matrix::outbox::key_for_event(&ctx.db, target_event).await?
-    else {
-        return Ok(());
-    };
-    if crate::applications::commands::on_reaction(ctx, sender, room_id, &target_key, key).await? {
-        return Ok(());
+impl Commands {
+    pub fn new(
+        prefix: &str,
+        apps: Applications,
+        calendar: crate::calendar::Service,
+        outbox: Outbox,
+    ) -> Commands {
+        Commands {
+            prefix: prefix.to_owned(),
+            apps,
+            calendar,
+            outbox,
+        }
     }
-    crate::calendar::commands::on_reaction(ctx, sender, room_id, &target_key, key).await?;
-    Ok(())
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Runs a command if `inv.text` is one. Errors are reported to the asker by the caller.
+    pub async fn execute(&self, inv: &Invocation<'_>) -> anyhow::Result<Option<Reply>> {
+        let prefix = self.prefix.as_str();
+        let Some(rest) = inv.text.strip_prefix(prefix) else {
+            return Ok(None);
+        };
+        if rest.starts_with(char::is_whitespace) || rest.is_empty() {
+            return Ok(None);
+        }
+        let reply = match Command::parse(rest) {
+            Command::Help(topic) => help::reply(prefix, topic.as_deref(), inv.is_admin),
+            Command::Other { name, args } => {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let secretariat_only = help::all().any(|c| c.0 == name && c.3);
+                if secretariat_only && !inv.is_admin {
+                    Reply::text(format!("`{prefix}{name}` is for the secretariat only."))
+                } else if crate::applications::commands::handles(&name) {
+                    crate::applications::commands::execute(&self.apps, inv, &name, &args).await?
+                } else if crate::calendar::commands::handles(&name) {
+                    crate::calendar::commands::execute(&self.calendar, inv, &name, &args).await?
+                } else if outbox::handles(&name) {
+                    outbox::execute(&self.outbox, &args).await?
+                } else {
+                    Reply::text(format!(
+                        "Unknown command `{prefix}{name}`. Try `{prefix}help`."
+                    ))
+                }
+            }
+        };
+        Ok(Some(reply))
+    }
+
+    /// A reaction on one of convene's events (✅/❌ on application cards, ✅ on proposals,
+    /// 🔔 on reminders): the key the event was posted under says what it was.
+    pub async fn on_reaction(
+        &self,
+        sender: &str,
+        is_secretariat: bool,
+        room_id: &str,
+        target_event: &str,
+        key: &str,
+        reaction_event: &str,
+    ) -> anyhow::Result<()> {
+        let Some(target) =
+            crate::outbox::queue::key_for_event(self.outbox.db(), target_event).await?
+        else {
+            return Ok(());
+        };
+        if let Key::EoiCard(id) = target {
+            if crate::applications::commands::reaction_verdict(key).is_none() {
+                return Ok(());
+            }
+            if is_secretariat {
+                return crate::applications::commands::on_card_reaction(
+                    &self.apps,
+                    sender,
+                    id,
+                    key,
+                    reaction_event,
+                )
+                .await;
+            }
+            tracing::info!(
+                eoi = id,
+                sender,
+                "decision reaction by a non-secretariat member"
+            );
+            let text = format!(
+                "{sender}: only the secretariat decides on applications; your reaction changes nothing."
+            );
+            let mut content = crate::chat::notice(&text);
+            if let Some(card) =
+                crate::outbox::queue::event_id_for(&self.outbox.db().pool, &target).await?
+            {
+                content = crate::chat::reply_to(content, &card, Some(&card));
+            }
+            let mut tx = self.outbox.begin().await?;
+            let key = Key::EoiDecided {
+                eoi: id,
+                event: reaction_event.to_owned(),
+            };
+            tx.post(key, room_id, content).await?;
+            return tx.commit().await;
+        }
+        crate::calendar::commands::on_reaction(
+            &self.calendar,
+            sender,
+            is_secretariat,
+            room_id,
+            &target,
+            key,
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -9,18 +9,18 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut errors = Vec::new();
         let mut err = |key: &str, why: String| errors.push(format!("key `{key}`: {why}"));
-        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
-            err(
-                "timezone",
-                format!("`{}` is not an IANA time zone", self.timezone),
-            );
-        }
         let m = &self.matrix;
-        if !(m.homeserver.starts_with("http://") || m.homeserver.starts_with("https://")) {
-            err(
+        match m.homeserver.split_once("://") {
+            Some(("https", _)) => {}
+            Some(("http", rest)) if is_loopback(url_host(rest)) => {}
+            Some(("http", _)) => err(
                 "matrix.homeserver",
-                "must be an http:// or https:// URL".into(),
-            );
+                "plain http:// is allowed only to a loopback host; use https://".into(),
+            ),
+            _ => err(
+                "matrix.homeserver",
+                "must be an https:// URL (http:// to a loopback host)".into(),
+            ),
         }
         if !is_user_id(&m.user) {
             err(
@@ -57,6 +57,9 @@ impl Config {
                 "must be between 1 and 1739 (under 29 minutes)".into(),
             );
         }
+        if self.mailbox.timeout_secs == 0 {
+            err("mailbox.timeout_secs", "must be at least 1".into());
+        }
         if self.mailbox.poll_secs == 0 {
             err("mailbox.poll_secs", "must be at least 1".into());
         }
@@ -78,10 +81,20 @@ impl Config {
                 "smtp.user and smtp.secret go together".into(),
             );
         }
-        if self.smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+        let o = &self.outbox;
+        if o.retry_min <= chrono::TimeDelta::zero() {
+            err("outbox.retry_min", "must be more than 0s".into());
+        }
+        if o.retry_max < o.retry_min {
             err(
-                "smtp.from",
-                format!("`{}` is not a mailbox (Name <addr@host>)", self.smtp.from),
+                "outbox.retry_max",
+                "must not be less than outbox.retry_min".into(),
+            );
+        }
+        if o.retry_for < o.retry_min {
+            err(
+                "outbox.retry_for",
+                "must not be less than outbox.retry_min".into(),
             );
         }
         if let Some(listen) = &self.http.listen
@@ -132,17 +145,6 @@ impl Config {
                 format!("`{}` is not a directory", dir.display()),
             );
         }
-        for (i, job) in self.calendar.jobs.iter().enumerate() {
-            if !matches!(job.action.as_str(), "digest" | "cadence") {
-                err(
-                    &format!("calendar.jobs[{i}].action"),
-                    "must be `digest` or `cadence`".into(),
-                );
-            }
-            if let Err(e) = crate::calendar::Schedule::parse(&job.schedule, self.tz()) {
-                err(&format!("calendar.jobs[{i}].schedule"), format!("{e:#}"));
-            }
-        }
         for (i, addr) in self.calendar.secretariat_email.iter().enumerate() {
             if addr.parse::<lettre::message::Mailbox>().is_err() {
                 err(
@@ -168,6 +170,16 @@ fn is_user_id(s: &str) -> bool {
 /// Room ids of room version 12 have no `:server` part, so only the sigil is checked.
 fn is_room_ref(s: &str) -> bool {
     (s.starts_with('!') && s.len() > 1) || (s.starts_with('#') && s.contains(':'))
+}
+
+/// The host of `host[:port][/path]` (an IPv6 literal in brackets without them).
+fn url_host(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -9,8 +9,8 @@ pub(super) fn default_state_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/lib/convene"))
 }
-pub(super) fn default_timezone() -> String {
-    "Europe/Brussels".into()
+pub(super) fn default_timezone() -> chrono_tz::Tz {
+    chrono_tz::Europe::Brussels
 }
 pub(super) fn default_log() -> String {
     "info".into()
@@ -40,7 +40,7 @@ pub(super) fn yes() -> bool {
     true
 }
 pub(super) fn default_idle_refresh() -> u64 {
-    20 * 60
+    5 * 60
 }
 pub(super) fn default_poll() -> u64 {
     60
@@ -48,8 +48,8 @@ pub(super) fn default_poll() -> u64 {
 pub(super) fn default_max_message() -> u64 {
     25 * 1024 * 1024
 }
-pub(super) fn default_max_attempts() -> u32 {
-    8
+pub(super) fn default_imap_timeout() -> u64 {
+    60
 }
 pub(super) fn default_max_connections() -> u32 {
     4

@@ -10,7 +10,9 @@
 mod check;
 mod defaults;
 mod env;
+mod offsets;
 mod secret;
+mod types;
 
 use defaults::*;
 use env::apply_override;
@@ -20,7 +22,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 
+pub use offsets::{Offsets, format_offset, parse_offset};
 pub use secret::Secret;
+pub use types::{Groups, JobAction, MailboxAddr};
 
 /// The annotated example configuration, as shipped in `config/example.toml`.
 pub const EXAMPLE: &str = include_str!("../../config/example.toml");
@@ -32,8 +36,11 @@ pub struct Config {
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
     /// IANA time zone in which dates are shown and cron schedules run.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
+    #[serde(
+        default = "default_timezone",
+        deserialize_with = "types::deserialize_tz"
+    )]
+    pub timezone: chrono_tz::Tz,
     /// `tracing` filter, e.g. `info` or `convene=debug,info`; `RUST_LOG` wins when set.
     #[serde(default = "default_log")]
     pub log: String,
@@ -45,11 +52,13 @@ pub struct Config {
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
-    pub groups: Vec<GroupConfig>,
+    pub groups: Groups,
     #[serde(default)]
     pub calendar: CalendarConfig,
     #[serde(default)]
     pub applications: ApplicationsConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,7 +120,8 @@ pub struct MailboxConfig {
     /// Use IMAP IDLE when the server offers it.
     #[serde(default = "yes")]
     pub idle: bool,
-    /// Re-issue IDLE after this many seconds (RFC 2177 servers may drop after 30 min).
+    /// Re-issue IDLE after this many seconds (RFC 2177 servers may drop after 30 min), with a
+    /// NOOP in between: this also bounds how long a silently dead connection goes unnoticed.
     #[serde(default = "default_idle_refresh")]
     pub idle_refresh_secs: u64,
     /// Poll interval when IDLE is off or unsupported.
@@ -120,6 +130,10 @@ pub struct MailboxConfig {
     /// Mails larger than this are not downloaded; their headers go to quarantine.
     #[serde(default = "default_max_message")]
     pub max_message_bytes: u64,
+    /// Every IMAP command (and the wait for its answer) is given up after this many seconds,
+    /// so a half-open connection is noticed and reconnected.
+    #[serde(default = "default_imap_timeout")]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,10 +148,47 @@ pub struct SmtpConfig {
     pub user: Option<String>,
     pub secret: Option<Secret>,
     /// From header of outgoing mail, `Secretariat <working-groups@example.org>`.
-    pub from: String,
-    /// Give up on a message after this many attempts (then it is reported).
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
+    pub from: MailboxAddr,
+    /// No longer used: transient failures are retried for `outbox.retry_for` instead of a
+    /// fixed number of attempts. Accepted (with a warning) so older configurations still load.
+    pub max_attempts: Option<u32>,
+}
+
+/// How the outbox retries (both transports: Matrix and SMTP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Transient failures (server down, rate limited, SMTP 4xx, Matrix 5xx) are retried for
+    /// this long after the item was queued, as a mail server keeps its queue; then the item
+    /// is failed and reported. Permanent failures are failed at once.
+    #[serde(with = "duration_text")]
+    pub retry_for: chrono::TimeDelta,
+    /// The first retry waits this long; each next one twice as long …
+    #[serde(with = "duration_text")]
+    pub retry_min: chrono::TimeDelta,
+    /// … up to this.
+    #[serde(with = "duration_text")]
+    pub retry_max: chrono::TimeDelta,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            retry_for: chrono::TimeDelta::days(5),
+            retry_min: chrono::TimeDelta::seconds(2),
+            retry_max: chrono::TimeDelta::minutes(15),
+        }
+    }
+}
+
+/// A duration written as `"5d"`, `"15m"`, `"1d12h"` (see [`parse_offset`]).
+mod duration_text {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::TimeDelta, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_offset(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -200,7 +251,7 @@ pub struct CalendarConfig {
     pub jobs: Vec<CronJob>,
     /// How long before each kind of item to remind (`meeting = ["14d", "7d", "1d", "1h"]`).
     #[serde(default)]
-    pub offsets: crate::calendar::Offsets,
+    pub offsets: Offsets,
     /// The secretariat's addresses: meeting reminders are mailed there with an invitation.
     #[serde(default)]
     pub secretariat_email: Vec<String>,
@@ -215,7 +266,7 @@ pub struct CronJob {
     /// Cron expression in local time (5 or 6 fields).
     pub schedule: String,
     /// `digest` or `cadence`.
-    pub action: String,
+    pub action: JobAction,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,27 +331,27 @@ impl Config {
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.timezone.parse().unwrap_or(chrono_tz::Europe::Brussels)
+        self.timezone
     }
 
-    /// The database URL: configured, else a SQLite file in the state directory.
+    /// The database URL: configured, else a SQLite file in the state directory. A SQLite
+    /// URL without a `mode=` gets `mode=rwc`, so the file is created on first start whether
+    /// the URL was written by the user or is the default.
     pub fn database_url(&self) -> anyhow::Result<String> {
-        match &self.database.url {
-            Some(s) => s.expose(),
-            None => Ok(format!(
-                "sqlite://{}?mode=rwc",
-                self.state_dir.join("convene.db").display()
-            )),
-        }
+        let url = match &self.database.url {
+            Some(s) => s.expose()?,
+            None => format!("sqlite://{}", self.state_dir.join("convene.db").display()),
+        };
+        Ok(sqlite_create_mode(url))
     }
 
     pub fn group(&self, slug: &str) -> Option<&GroupConfig> {
-        self.groups.iter().find(|g| g.slug == slug)
+        self.groups.get(slug)
     }
 
     /// The group whose room this is, if any.
     pub fn group_by_room(&self, room: &str) -> Option<&GroupConfig> {
-        self.groups.iter().find(|g| g.room == room)
+        self.groups.by_room(room)
     }
 
     /// The management room and every group room, as configured.
@@ -313,6 +364,15 @@ impl Config {
     pub fn is_admin(&self, user: &str) -> bool {
         self.matrix.admins.iter().any(|a| a == user)
     }
+}
+
+/// Adds `mode=rwc` to a SQLite URL that names no mode (other URLs are returned as given).
+fn sqlite_create_mode(url: String) -> String {
+    if !url.starts_with("sqlite:") || url.contains("mode=") {
+        return url;
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode=rwc")
 }
 
 #[cfg(test)]

@@ -1,13 +1,9 @@
-//! Mail: in over IMAP ([`imap`], stored by [`inbound`]), understood by [`pipeline`]
-//! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room), out over SMTP
-//! through a durable [`outbox`]; [`thread`]s map both ways.
+//! Mail as data, without I/O: recognising automatic mail ([`automatic`], RFC 3834), which
+//! group a mail is for ([`route`]), how a mail looks in a room ([`render`]), and building the
+//! mail convene sends ([`compose`]). The stateful mail path — IMAP, the inbound table, the
+//! pipeline, threads, SMTP — is the `bridge` module.
 
 pub mod automatic;
-pub mod imap;
-pub mod inbound;
-pub mod outbox;
-pub mod pipeline;
+pub mod compose;
 pub mod render;
 pub mod route;
-pub mod thread;
-mod tls;

@@ -5,7 +5,7 @@
 use mail_parser::{Message, MimeHeaders};
 use serde_json::{Value, json};
 
-use crate::matrix::html::escape;
+use crate::chat::escape;
 
 /// Longest body shown in the room; the full mail stays in the database.
 pub const MAX_BODY_CHARS: usize = 6000;

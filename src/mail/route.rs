@@ -6,7 +6,7 @@
 
 use mail_parser::{Address, HeaderValue, Message};
 
-use crate::config::{Config, GroupConfig};
+use crate::config::{Config, GroupConfig, Groups};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -15,7 +15,31 @@ pub struct Route {
     pub why: &'static str,
 }
 
+/// What routing reads from the configuration.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    /// The functional mailbox's address (`+tag` routes to groups).
+    pub address: String,
+    pub groups: Groups,
+    pub management_room: String,
+}
+
+impl Routing {
+    pub fn from_config(config: &Config) -> Routing {
+        Routing {
+            address: config.mailbox.address.clone(),
+            groups: config.groups.clone(),
+            management_room: config.matrix.management_room.clone(),
+        }
+    }
+}
+
+/// Routes with the configuration as it is (see [`route_with`]).
 pub fn route(msg: &Message<'_>, config: &Config) -> Route {
+    route_with(msg, &Routing::from_config(config))
+}
+
+pub fn route_with(msg: &Message<'_>, config: &Routing) -> Route {
     if let Some(g) = plus_address_group(msg, config) {
         return Route {
             group: Some(g.slug.clone()),
@@ -35,33 +59,13 @@ pub fn route(msg: &Message<'_>, config: &Config) -> Route {
     }
     Route {
         group: None,
-        room: config.matrix.management_room.clone(),
+        room: config.management_room.clone(),
         why: "no group named",
     }
 }
 
-/// Finds a group by any of its names, case- and space-insensitively.
-pub fn find_group<'a>(groups: &'a [GroupConfig], name: &str) -> Option<&'a GroupConfig> {
-    let want = normalise(name);
-    if want.is_empty() {
-        return None;
-    }
-    groups.iter().find(|g| {
-        normalise(&g.slug) == want
-            || normalise(&g.name) == want
-            || g.aliases.iter().any(|a| normalise(a) == want)
-    })
-}
-
-fn normalise(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-fn plus_address_group<'a>(msg: &Message<'_>, config: &'a Config) -> Option<&'a GroupConfig> {
-    let (base_local, base_domain) = config.mailbox.address.rsplit_once('@')?;
+fn plus_address_group<'a>(msg: &Message<'_>, config: &'a Routing) -> Option<&'a GroupConfig> {
+    let (base_local, base_domain) = config.address.rsplit_once('@')?;
     let mut candidates: Vec<String> = Vec::new();
     for addr in [msg.to(), msg.cc()].into_iter().flatten() {
         collect(addr, &mut candidates);
@@ -79,7 +83,7 @@ fn plus_address_group<'a>(msg: &Message<'_>, config: &'a Config) -> Option<&'a G
         let (local, domain) = addr.rsplit_once('@')?;
         let (base, tag) = local.split_once('+')?;
         (base.eq_ignore_ascii_case(base_local) && domain.eq_ignore_ascii_case(base_domain))
-            .then(|| find_group(&config.groups, tag))
+            .then(|| config.groups.find(tag))
             .flatten()
     })
 }
@@ -92,12 +96,12 @@ fn collect(addr: &Address<'_>, out: &mut Vec<String>) {
     }
 }
 
-fn subject_tag_group<'a>(subject: &str, groups: &'a [GroupConfig]) -> Option<&'a GroupConfig> {
+fn subject_tag_group<'a>(subject: &str, groups: &'a Groups) -> Option<&'a GroupConfig> {
     let mut rest = subject;
     while let Some(open) = rest.find('[') {
         let after = &rest[open + 1..];
         let close = after.find(']')?;
-        if let Some(g) = find_group(groups, &after[..close]) {
+        if let Some(g) = groups.find(&after[..close]) {
             return Some(g);
         }
         rest = &after[close + 1..];

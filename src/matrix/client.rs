@@ -11,19 +11,18 @@ use matrix_sdk::Client;
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::RequestConfig;
 
-use crate::config::Config;
+use crate::config::MatrixConfig;
 
-pub async fn connect(config: &Config) -> anyhow::Result<Client> {
-    let dir = config.state_dir.join("matrix");
+pub async fn connect(config: &MatrixConfig, state_dir: &Path) -> anyhow::Result<Client> {
+    let dir = state_dir.join("matrix");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let passphrase = config
-        .matrix
         .store_passphrase
         .as_ref()
         .map(|s| s.expose())
         .transpose()?;
     let client = Client::builder()
-        .homeserver_url(&config.matrix.homeserver)
+        .homeserver_url(&config.homeserver)
         .sqlite_store(dir.join("store"), passphrase.as_deref())
         .request_config(RequestConfig::new().retry_limit(5))
         .build()
@@ -42,14 +41,14 @@ pub async fn connect(config: &Config) -> anyhow::Result<Client> {
         let whoami = client.whoami().await.context("checking the saved Matrix session (delete matrix/session.json and matrix/store to log in anew)")?;
         tracing::info!(user = %whoami.user_id, device = ?client.device_id(), "Matrix session restored");
     } else {
-        let password = config.matrix.secret.expose()?;
+        let password = config.secret.expose()?;
         client
             .matrix_auth()
-            .login_username(&config.matrix.user, &password)
-            .initial_device_display_name(&config.matrix.device_name)
+            .login_username(&config.user, &password)
+            .initial_device_display_name(&config.device_name)
             .send()
             .await
-            .with_context(|| format!("logging in to Matrix as {}", config.matrix.user))?;
+            .with_context(|| format!("logging in to Matrix as {}", config.user))?;
         let session = client
             .matrix_auth()
             .session()

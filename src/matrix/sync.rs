@@ -5,11 +5,17 @@
 //! not answered (the backlog from before the start is ignored); only after it do handlers act
 //! on messages. Invites are accepted from the secretariat (`matrix.admins`) and for configured
 //! rooms, and rejected otherwise. The bot's own events are ignored.
+//!
+//! A handler that panics is caught, counted as a restart of the `matrix-handlers` worker and
+//! logged; the sync goes on and the next event is handled.
 
-use std::sync::atomic::Ordering;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use anyhow::Context;
+use futures_util::FutureExt;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::Ctx as Handler;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
@@ -20,30 +26,112 @@ use matrix_sdk::ruma::events::room::message::{
 use matrix_sdk::{Client, Room, RoomState};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Ctx;
-use crate::commands::{self, Invocation};
-use crate::matrix::outbox::{self, Post};
+use crate::bridge::thread::Threads;
+use crate::chat::{Invocation, Reply};
+use crate::commands::Commands;
+use crate::config::Groups;
+use crate::health::Health;
+use crate::outbox::{Key, Outbox};
 
-/// Registers the handlers once per process (a restarted sync worker must not add them again).
-pub fn register_handlers(client: &Client, ctx: &Ctx) {
-    client.add_event_handler_context(ctx.clone());
-    client.add_event_handler(on_message);
-    client.add_event_handler(on_invite);
-    client.add_event_handler(on_reaction);
+/// What the handlers need: the command handler, the thread bridge, and who is who.
+pub struct Bot {
+    pub client: Client,
+    pub outbox: Outbox,
+    pub commands: Commands,
+    pub threads: Threads,
+    pub health: Arc<Health>,
+    pub admins: Vec<String>,
+    pub management_room: String,
+    pub groups: Groups,
+    /// Set once the first sync has caught up; before that, messages are backlog.
+    live: AtomicBool,
+    /// Resolved room id → the room as configured (id or alias).
+    rooms: RwLock<HashMap<String, String>>,
 }
 
-pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
-    let client = ctx.matrix.clone().context("Matrix client not available")?;
-    if !ctx.live.load(Ordering::SeqCst) {
+impl Bot {
+    pub fn new(
+        client: Client,
+        outbox: Outbox,
+        commands: Commands,
+        threads: Threads,
+        health: Arc<Health>,
+        matrix: &crate::config::MatrixConfig,
+        groups: Groups,
+    ) -> Arc<Bot> {
+        let mut rooms = HashMap::new();
+        for room in std::iter::once(&matrix.management_room).chain(groups.iter().map(|g| &g.room)) {
+            if room.starts_with('!') {
+                rooms.insert(room.clone(), room.clone());
+            }
+        }
+        Arc::new(Bot {
+            client,
+            outbox,
+            commands,
+            threads,
+            health,
+            admins: matrix.admins.clone(),
+            management_room: matrix.management_room.clone(),
+            groups,
+            live: AtomicBool::new(false),
+            rooms: RwLock::new(rooms),
+        })
+    }
+
+    /// The room as configured, for a resolved room id (None: not a configured room).
+    pub fn room_key(&self, room_id: &str) -> Option<String> {
+        self.rooms
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(room_id)
+            .cloned()
+    }
+
+    /// Whether `user` is a member of the secretariat.
+    pub fn is_secretariat(&self, user: &str) -> bool {
+        self.admins.iter().any(|a| a == user)
+    }
+
+    fn configured_rooms(&self) -> Vec<String> {
+        std::iter::once(self.management_room.clone())
+            .chain(self.groups.iter().map(|g| g.room.clone()))
+            .collect()
+    }
+}
+
+/// Registers the handlers once per process (a restarted sync worker must not add them again).
+pub fn register_handlers(bot: &Arc<Bot>) {
+    bot.client.add_event_handler_context(bot.clone());
+    bot.client.add_event_handler(on_message);
+    bot.client.add_event_handler(on_invite);
+    bot.client.add_event_handler(on_reaction);
+}
+
+/// Runs a handler's body; a panic is caught, counted and logged, never the end of the sync.
+async fn guarded(bot: &Bot, what: &'static str, body: impl Future<Output = ()>) {
+    if let Err(panic) = AssertUnwindSafe(body).catch_unwind().await {
+        bot.health.worker_failed("matrix-handlers");
+        tracing::error!(
+            handler = what,
+            panic = crate::failpoint::panic_message(&panic),
+            "Matrix event handler panicked; carrying on"
+        );
+    }
+}
+
+pub async fn run(bot: Arc<Bot>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let client = bot.client.clone();
+    if !bot.live.load(Ordering::SeqCst) {
         let first = client
             .sync_once(SyncSettings::default().timeout(Duration::ZERO))
             .await
-            .context("first Matrix sync")?;
-        join_configured_rooms(&ctx, &client).await;
-        ctx.live.store(true, Ordering::SeqCst);
+            .map_err(|e| anyhow::anyhow!("first Matrix sync: {e}"))?;
+        join_configured_rooms(&bot).await;
+        bot.live.store(true, Ordering::SeqCst);
         tracing::info!(next_batch = %first.next_batch, "Matrix sync caught up; answering from now on");
     }
-    ctx.health.set("matrix", true);
+    bot.health.set("matrix", true);
     let mut backoff = Duration::from_secs(1);
     loop {
         let settings = SyncSettings::default().timeout(Duration::from_secs(30));
@@ -51,16 +139,16 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
             r = client.sync_once(settings) => match r {
                 Ok(_) => {
                     backoff = Duration::from_secs(1);
-                    ctx.health.set("matrix", true);
+                    bot.health.set("matrix", true);
                 }
                 Err(e) => {
-                    ctx.health.set("matrix", false);
+                    bot.health.set("matrix", false);
                     tracing::warn!(error = %e, retry_in = ?backoff, "Matrix sync failed");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = cancel.cancelled() => return Ok(()),
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
                 }
             },
             _ = cancel.cancelled() => return Ok(()),
@@ -69,72 +157,76 @@ pub async fn run(ctx: Ctx, cancel: CancellationToken) -> anyhow::Result<()> {
 }
 
 /// Joins the management room and the group rooms (accepting a pending invite if there is one).
-async fn join_configured_rooms(ctx: &Ctx, client: &Client) {
-    for room in ctx.config.configured_rooms() {
-        let id = match outbox::resolve_room(client, &room).await {
+async fn join_configured_rooms(bot: &Bot) {
+    for room in bot.configured_rooms() {
+        let id = match super::transport::resolve_room(&bot.client, &room).await {
             Ok(id) => id,
             Err(e) => {
                 tracing::warn!(room, error = %e, "cannot resolve configured room");
                 continue;
             }
         };
-        ctx.rooms
+        bot.rooms
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.to_string(), room.clone());
-        let joined = client
+        let joined = bot
+            .client
             .get_room(&id)
             .is_some_and(|r| r.state() == RoomState::Joined);
-        if !joined && let Err(e) = client.join_room_by_id(&id).await {
+        if !joined && let Err(e) = bot.client.join_room_by_id(&id).await {
             tracing::warn!(room, error = %e, "cannot join configured room (invite the bot)");
         }
     }
 }
 
-async fn on_invite(
-    ev: StrippedRoomMemberEvent,
-    room: Room,
-    client: Client,
-    Handler(ctx): Handler<Ctx>,
-) {
-    if ev.content.membership != MembershipState::Invite
-        || Some(ev.state_key.as_ref()) != client.user_id()
-    {
-        return;
-    }
-    let configured = ctx.room_key(room.room_id().as_str()).is_some();
-    if !configured && !ctx.config.is_admin(ev.sender.as_str()) {
-        tracing::info!(room = %room.room_id(), inviter = %ev.sender, "rejecting invite from outside the secretariat");
-        let _ = room.leave().await;
-        return;
-    }
-    tokio::spawn(async move {
-        let mut delay = Duration::from_secs(1);
-        for _ in 0..8 {
-            match room.join().await {
-                Ok(()) => {
-                    tracing::info!(room = %room.room_id(), inviter = %ev.sender, "joined on invite");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(room = %room.room_id(), error = %e, "join failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    let b = bot.clone();
+    guarded(&bot, "invite", async move {
+        if ev.content.membership != MembershipState::Invite
+            || Some(ev.state_key.as_ref()) != b.client.user_id()
+        {
+            return;
+        }
+        let configured = b.room_key(room.room_id().as_str()).is_some();
+        if !configured && !b.is_secretariat(ev.sender.as_str()) {
+            tracing::info!(room = %room.room_id(), inviter = %ev.sender, "rejecting invite from outside the secretariat");
+            let _ = room.leave().await;
+            return;
+        }
+        tokio::spawn(async move {
+            let mut delay = Duration::from_secs(1);
+            for _ in 0..8 {
+                match room.join().await {
+                    Ok(()) => {
+                        tracing::info!(room = %room.room_id(), inviter = %ev.sender, "joined on invite");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %room.room_id(), error = %e, "join failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
                 }
             }
-        }
-    });
+        });
+    })
+    .await;
 }
 
-async fn on_message(
-    ev: OriginalSyncRoomMessageEvent,
-    room: Room,
-    client: Client,
-    Handler(ctx): Handler<Ctx>,
-) {
-    if !ctx.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == client.user_id() {
+async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    let b = bot.clone();
+    guarded(&bot, "message", async move {
+        handle_message(&b, ev, room).await
+    })
+    .await;
+}
+
+async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room) {
+    if !bot.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == bot.client.user_id() {
         return;
     }
+    crate::failpoint::panic_if("matrix-handler");
     let MessageType::Text(text) = &ev.content.msgtype else {
         return;
     };
@@ -144,34 +236,30 @@ async fn on_message(
         _ => None,
     };
     let room_id = room.room_id().to_string();
-    let room_key = ctx.room_key(&room_id);
+    let room_key = bot.room_key(&room_id);
     let group = room_key
         .as_deref()
-        .and_then(|k| ctx.config.group_by_room(k))
+        .and_then(|k| bot.groups.by_room(k))
         .map(|g| g.slug.clone());
-    let in_management = room_key.as_deref() == Some(ctx.config.matrix.management_room.as_str());
+    let in_management = room_key.as_deref() == Some(bot.management_room.as_str());
+    let is_secretariat = bot.is_secretariat(ev.sender.as_str());
     let inv = Invocation {
         text: body,
         sender: ev.sender.as_str(),
         group: group.as_deref(),
-        is_admin: ctx.config.is_admin(ev.sender.as_str()),
+        is_admin: is_secretariat,
         in_management_room: in_management,
         event_id: Some(ev.event_id.as_str()),
         thread_root: thread_root.as_deref(),
     };
-    let reply = match commands::execute(&ctx, &inv).await {
+    let reply = match bot.commands.execute(&inv).await {
         Ok(Some(reply)) => reply,
         Ok(None) => {
             if let Some(root) = thread_root.as_deref() {
-                let sent = crate::mail::thread::reply_from_room(
-                    &ctx,
-                    ev.sender.as_str(),
-                    &room_id,
-                    ev.event_id.as_str(),
-                    root,
-                    body,
-                )
-                .await;
+                let sent = bot
+                    .threads
+                    .reply_from_room(is_secretariat, &room_id, ev.event_id.as_str(), root, body)
+                    .await;
                 if let Err(e) = sent {
                     tracing::warn!(error = format!("{e:#}"), "thread reply to mail failed");
                 }
@@ -180,45 +268,50 @@ async fn on_message(
         }
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "command failed");
-            commands::Reply::text(format!("Sorry, that failed: {e}"))
+            Reply::text(format!("Sorry, that failed: {e}"))
         }
     };
-    let content = crate::matrix::reply_to(
+    let content = crate::chat::reply_to(
         reply.content(),
         ev.event_id.as_str(),
         thread_root.as_deref(),
     );
-    let post = Post::message(format!("cmd-{}", ev.event_id), room_id, content);
-    if let Err(e) = outbox::enqueue(&ctx.db.pool, &ctx.install_id, &post).await {
+    let key = Key::Command(ev.event_id.to_string());
+    let queued = async {
+        let mut tx = bot.outbox.begin().await?;
+        tx.post(key, &room_id, content).await?;
+        tx.commit().await
+    };
+    if let Err(e) = queued.await {
         tracing::error!(error = %e, "cannot queue command reply");
     }
-    ctx.wake.matrix_outbox.notify_one();
 }
 
-async fn on_reaction(
-    ev: OriginalSyncReactionEvent,
-    room: Room,
-    client: Client,
-    Handler(ctx): Handler<Ctx>,
-) {
-    if !ctx.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == client.user_id() {
-        return;
-    }
-    let target = ev.content.relates_to.event_id.to_string();
-    let key = ev.content.relates_to.key.clone();
-    tracing::debug!(room = %room.room_id(), %target, key, "reaction");
-    if let Err(e) = commands::on_reaction(
-        &ctx,
-        ev.sender.as_str(),
-        room.room_id().as_str(),
-        &target,
-        &key,
-        ev.event_id.as_str(),
-    )
-    .await
-    {
-        tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
-    }
+async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    let b = bot.clone();
+    guarded(&bot, "reaction", async move {
+        if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
+            return;
+        }
+        let target = ev.content.relates_to.event_id.to_string();
+        let key = ev.content.relates_to.key.clone();
+        tracing::debug!(room = %room.room_id(), %target, key, "reaction");
+        if let Err(e) = b
+            .commands
+            .on_reaction(
+                ev.sender.as_str(),
+                b.is_secretariat(ev.sender.as_str()),
+                room.room_id().as_str(),
+                &target,
+                &key,
+                ev.event_id.as_str(),
+            )
+            .await
+        {
+            tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
+        }
+    })
+    .await;
 }
 
 /// Drops the quoted fallback (`> …` lines) a client puts at the top of a reply.

@@ -136,7 +136,6 @@ fn ensure_sqlite_parent(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub mod outbox;
 pub mod quarantine;
 
 #[cfg(test)]

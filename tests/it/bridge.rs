@@ -26,8 +26,9 @@ async fn bridges_once(backend: Backend) {
         .unwrap();
     assert_eq!(health.status(), 200);
     let health: serde_json::Value = health.json().await.unwrap();
-    assert_eq!(health["imap"], true, "{health}");
-    assert_eq!(health["matrix"], true, "{health}");
+    assert_eq!(health["live"], true, "{health}");
+    assert_eq!(health["components"]["imap"], true, "{health}");
+    assert_eq!(health["components"]["matrix"], true, "{health}");
 
     // Plus-address → Health room.
     let marker = format!("plus-{}", unique());

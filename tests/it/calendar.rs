@@ -27,7 +27,7 @@ async fn outside_mail(to: &str) -> Vec<Vec<u8>> {
         env("CATCHALL_ADDRESS"),
     ))
     .unwrap();
-    let mut session = convene::mail::imap::connect(&cfg).await.unwrap();
+    let mut session = convene::bridge::imap::connect(&cfg).await.unwrap();
     session.select("INBOX").await.unwrap();
     let found = session.search(format!("TO \"{to}\"")).await.unwrap();
     let mut out = Vec::new();

@@ -62,13 +62,13 @@ fn every_command_has_help_and_editing_is_for_the_secretariat() {
     assert!(!handles("help"));
 }
 
-async fn ctx(dir: &std::path::Path) -> Ctx {
+async fn ctx(dir: &std::path::Path) -> crate::daemon::Parts {
     let mut c = crate::config::Config::from_toml(crate::config::EXAMPLE, Vec::new()).unwrap();
     c.state_dir = dir.to_owned();
-    crate::app::App::new(c, None).await.unwrap()
+    crate::daemon::Parts::build(&c).await.unwrap()
 }
 
-async fn run(ctx: &Ctx, text: &str, group: Option<&str>, admin: bool) -> String {
+async fn run(ctx: &crate::daemon::Parts, text: &str, group: Option<&str>, admin: bool) -> String {
     let inv = Invocation {
         text,
         sender: "@sec:example.org",
@@ -78,11 +78,7 @@ async fn run(ctx: &Ctx, text: &str, group: Option<&str>, admin: bool) -> String 
         event_id: None,
         thread_root: None,
     };
-    crate::commands::execute(ctx, &inv)
-        .await
-        .unwrap()
-        .unwrap()
-        .markdown
+    ctx.commands.execute(&inv).await.unwrap().unwrap().markdown
 }
 
 #[tokio::test]

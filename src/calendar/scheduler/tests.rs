@@ -6,7 +6,8 @@ use chrono::TimeZone as _;
 use super::*;
 use crate::calendar::file;
 use crate::calendar::store::tests::temp_db;
-use crate::config::CronJob;
+use crate::config::{Config, CronJob};
+use crate::storage::Db;
 
 const CAL: &str = r#"
 [[meeting]]
@@ -36,12 +37,26 @@ fn config() -> Config {
     c
 }
 
+fn st(c: &Config) -> Settings {
+    Settings::from_config(c).unwrap()
+}
+
+async fn ob(db: &Db) -> Outbox {
+    Outbox::new(
+        db.clone(),
+        "WG <wg@example.org>".parse().unwrap(),
+        "!secretariat-room-id",
+    )
+    .await
+    .unwrap()
+}
+
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
 
 async fn posts(db: &Db) -> Vec<(String, String, String)> {
-    sqlx::query_as("SELECT source, room_id, content FROM matrix_outbox ORDER BY id")
+    sqlx::query_as("SELECT key, lane, op FROM outbox WHERE transport = 'matrix' ORDER BY id")
         .fetch_all(&db.pool)
         .await
         .unwrap()
@@ -49,7 +64,7 @@ async fn posts(db: &Db) -> Vec<(String, String, String)> {
 
 async fn mails(db: &Db) -> Vec<(String, String)> {
     let rows: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT dedup_key, raw FROM mail_outbox ORDER BY id")
+        sqlx::query_as("SELECT key, data FROM outbox WHERE transport = 'mail' ORDER BY id")
             .fetch_all(&db.pool)
             .await
             .unwrap();
@@ -70,9 +85,9 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     // The 1-day reminder of a 10:00 CEST meeting on the day clocks go forward is due at
     // 10:00 CET the day before = 09:00 UTC.
     let snap = store::load(&db).await.unwrap();
-    let next = next_wake(&snap.cal, &c, utc(2026, 3, 28, 0, 0)).unwrap();
+    let next = next_wake(&snap.cal, &st(&c), utc(2026, 3, 28, 0, 0)).unwrap();
     assert_eq!(next, utc(2026, 3, 28, 9, 0));
-    let pass = process(&db, &c, "i", utc(2026, 3, 28, 0, 0), next)
+    let pass = process(&ob(&db).await, &st(&c), utc(2026, 3, 28, 0, 0), next)
         .await
         .unwrap();
     assert_eq!(pass.sent.len(), 1, "{pass:?}");
@@ -88,16 +103,15 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     assert!(m[0].1.contains("Auto-Submitted: auto-generated"));
 
     // The same window again, and after reopening the database: nothing more.
-    let again = process(&db, &c, "i", utc(2026, 3, 28, 0, 0), next)
+    let again = process(&ob(&db).await, &st(&c), utc(2026, 3, 28, 0, 0), next)
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
     db.pool.close().await;
     let db = temp_db(dir.path()).await;
     let again = process(
-        &db,
-        &c,
-        "i",
+        &ob(&db).await,
+        &st(&c),
         utc(2026, 3, 27, 0, 0),
         utc(2026, 3, 28, 9, 30),
     )
@@ -109,9 +123,8 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     // Down from 06:00 to 07:30 UTC: the 1-hour reminder (07:00 UTC = 10:00 CEST − 1 h) is
     // sent 30 minutes late, marked late.
     let pass = process(
-        &db,
-        &c,
-        "i",
+        &ob(&db).await,
+        &st(&c),
         utc(2026, 3, 29, 6, 0),
         utc(2026, 3, 29, 7, 30),
     )
@@ -135,7 +148,7 @@ async fn reminders_older_than_the_grace_period_are_reported_once_not_sent() {
         .unwrap();
     // The deadline's 1-day reminder was due 19 Mar 12:00 CET = 11:00 UTC; we look 2 days on.
     let (from, to) = (utc(2026, 3, 1, 0, 0), utc(2026, 3, 21, 11, 0));
-    let pass = process(&db, &c, "i", from, to).await.unwrap();
+    let pass = process(&ob(&db).await, &st(&c), from, to).await.unwrap();
     assert_eq!(pass.skipped.len(), 1, "{pass:?}");
     assert!(pass.sent.is_empty() && pass.late.is_empty());
     let p = posts(&db).await;
@@ -147,7 +160,12 @@ async fn reminders_older_than_the_grace_period_are_reported_once_not_sent() {
         p[0].2
     );
     assert_eq!(store::firing(&db, &pass.skipped[0]).await.unwrap(), Some(2));
-    assert!(process(&db, &c, "i", from, to).await.unwrap().is_empty());
+    assert!(
+        process(&ob(&db).await, &st(&c), from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(posts(&db).await.len(), 1);
 }
 
@@ -160,12 +178,12 @@ async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
         CronJob {
             name: "gap".into(),
             schedule: "30 2 * * *".into(),
-            action: "digest".into(),
+            action: crate::config::JobAction::Digest,
         },
         CronJob {
             name: "cadence".into(),
             schedule: "0 9 1 * *".into(),
-            action: "cadence".into(),
+            action: crate::config::JobAction::Cadence,
         },
     ];
     store::sync_file(&db, &file::parse(CAL).unwrap())
@@ -181,7 +199,12 @@ async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
         let mut t = from;
         while t < to {
             let next = t + TimeDelta::minutes(1);
-            fired.extend(process(&db, &c, "i", t, next).await.unwrap().jobs);
+            fired.extend(
+                process(&ob(&db).await, &st(&c), t, next)
+                    .await
+                    .unwrap()
+                    .jobs,
+            );
             t = next;
         }
     }
@@ -197,9 +220,14 @@ async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
     assert!(p[0].2.contains("coming 3 weeks"), "{}", p[0].2);
 
     // Down for weeks: each job fires once, at its latest instant (the daily one included).
-    let pass = process(&db, &c, "i", utc(2026, 4, 15, 0, 0), utc(2026, 6, 1, 7, 5))
-        .await
-        .unwrap();
+    let pass = process(
+        &ob(&db).await,
+        &st(&c),
+        utc(2026, 4, 15, 0, 0),
+        utc(2026, 6, 1, 7, 5),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         pass.jobs,
         vec![
@@ -223,15 +251,6 @@ fn digest_lists_the_coming_three_weeks() {
     assert!(digest(&cal, utc(2026, 5, 1, 8, 0), tz).contains("nothing planned"));
 }
 
-#[test]
-fn rooms_of_an_item_default_to_every_group() {
-    let c = config();
-    assert_eq!(rooms(&c, &[]).len(), c.groups.len());
-    let health = rooms(&c, &["health".to_owned()]);
-    assert_eq!(health.len(), 1);
-    assert_eq!(health[0].0, "health");
-}
-
 #[tokio::test]
 async fn subscribers_get_the_reminders_of_their_groups_once_by_dm() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,31 +259,22 @@ async fn subscribers_get_the_reminders_of_their_groups_once_by_dm() {
     store::sync_file(&db, &file::parse(CAL).unwrap())
         .await
         .unwrap();
-    assert!(
-        store::subscribe(&db, "@ana:x", "health", "!dm-ana:x")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store::subscribe(&db, "@ana:x", "health", "!dm-ana:x")
-            .await
-            .unwrap()
-    );
-    store::subscribe(&db, "@ana:x", "digital", "!dm-ana:x")
-        .await
-        .unwrap();
-    store::subscribe(&db, "@bo:x", "digital", "!dm-bo:x")
-        .await
-        .unwrap();
-    assert_eq!(
-        store::dm_room_of(&db, "@ana:x").await.unwrap().as_deref(),
-        Some("!dm-ana:x")
-    );
-    let pass = process(&db, &c, "i", utc(2026, 3, 28, 8, 0), utc(2026, 3, 28, 9, 0))
-        .await
-        .unwrap();
+    assert!(store::subscribe(&db, "@ana:x", "health").await.unwrap());
+    assert!(!store::subscribe(&db, "@ana:x", "health").await.unwrap());
+    store::subscribe(&db, "@ana:x", "digital").await.unwrap();
+    store::subscribe(&db, "@bo:x", "digital").await.unwrap();
+    assert!(store::unsubscribe(&db, "@bo:x", "digital").await.unwrap());
+    assert!(!store::unsubscribe(&db, "@bo:x", "digital").await.unwrap());
+    let pass = process(
+        &ob(&db).await,
+        &st(&c),
+        utc(2026, 3, 28, 8, 0),
+        utc(2026, 3, 28, 9, 0),
+    )
+    .await
+    .unwrap();
     assert_eq!(pass.sent.len(), 1);
     let rooms: Vec<String> = posts(&db).await.into_iter().map(|p| p.1).collect();
     let health = c.group("health").unwrap().room.clone();
-    assert_eq!(rooms, vec![health, "!dm-ana:x".to_owned()]);
+    assert_eq!(rooms, vec![health, "dm:@ana:x".to_owned()]);
 }

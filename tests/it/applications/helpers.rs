@@ -59,7 +59,7 @@ pub(super) async fn catchall(to: &str) -> Vec<String> {
         support::env("CATCHALL_PASSWORD"),
     ))
     .unwrap();
-    let mut session = convene::mail::imap::connect(&cfg).await.unwrap();
+    let mut session = convene::bridge::imap::connect(&cfg).await.unwrap();
     session.select("INBOX").await.unwrap();
     let uids = session.uid_search(format!("TO \"{to}\"")).await.unwrap();
     let mut out = Vec::new();

@@ -52,7 +52,7 @@ pub async fn inbox(user: &str, password: &str) -> Vec<Vec<u8>> {
         env("MAIL_DOMAIN")
     ))
     .unwrap();
-    let mut session = convene::mail::imap::connect(&cfg).await.unwrap();
+    let mut session = convene::bridge::imap::connect(&cfg).await.unwrap();
     session.select("INBOX").await.unwrap();
     let mut out = Vec::new();
     {

@@ -177,7 +177,6 @@ host = "127.0.0.1"
 port = {smtp_port}
 tls = "plain"
 from = "Working Groups <{address}>"
-max_attempts = 3
 [database]
 url = "{db_url}"
 [[groups]]

@@ -1,4 +1,5 @@
-//! The command line: `run`, `check-config`, `print-config`, `migrate`, `command`.
+//! The command line: `run`, `check-config`, `print-config`, `migrate`, `command`, `outbox`,
+//! and the domains' own subcommands (`eoi`, `calendar`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::app::{self, App};
 use crate::config::{self, Config};
 
 #[derive(Debug, Parser)]
@@ -57,6 +57,27 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::calendar::cli::CalendarCmd,
     },
+    /// What is waiting to be sent or failed; requeue failed items.
+    Outbox {
+        #[command(subcommand)]
+        cmd: OutboxCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCmd {
+    /// Pending and failed items, newest first.
+    List {
+        /// Only the failed ones.
+        #[arg(long)]
+        failed: bool,
+    },
+    /// Requeue one failed item (its id) or all of them (`--failed`); the daemon sends them.
+    Retry {
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        failed: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -67,7 +88,8 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Cmd::CheckConfig => {
-            return match Config::load(&cli.config).and_then(|c| check_calendar_file(&c).map(|()| c))
+            return match Config::load(&cli.config)
+                .and_then(|c| crate::calendar::check(&c).map(|()| c))
             {
                 Ok(c) => {
                     println!(
@@ -144,18 +166,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `check-config` also reads the calendar file, naming the entry and key of any error.
-fn check_calendar_file(c: &Config) -> anyhow::Result<()> {
-    let Some(path) = &c.calendar.file else {
-        return Ok(());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("key `calendar.file`: reading {}", path.display()))?;
-    crate::calendar::file::parse(&text)
-        .map_err(|e| anyhow::anyhow!("key `calendar.file`: {}: {e}", path.display()))?;
-    Ok(())
-}
-
 fn db_kind(c: &Config) -> &'static str {
     match c.database.url.as_ref().map(|u| u.expose()) {
         Some(Ok(u)) if u.starts_with("postgres") => "postgres",
@@ -165,7 +175,10 @@ fn db_kind(c: &Config) -> &'static str {
 
 async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
     match cmd {
-        Cmd::Run => app::run(config, app::shutdown_signal()).await,
+        Cmd::Run => {
+            crate::calendar::check(&config)?;
+            super::run(config, super::shutdown_signal()).await
+        }
         Cmd::Migrate => {
             std::fs::create_dir_all(&config.state_dir).ok();
             let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
@@ -178,13 +191,12 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     .group(g)
                     .with_context(|| format!("no group `{g}` in the configuration"))?;
             }
-            std::fs::create_dir_all(&config.state_dir).ok();
-            let ctx = App::new(config, None).await?;
+            let parts = super::Parts::build(&config).await?;
             // As the daemon does at start: commands answer from the calendar file too.
-            if let Err(e) = crate::calendar::store::load_file(&ctx.db, &ctx.config).await {
+            if let Err(e) = parts.calendar.load_file().await {
                 eprintln!("convene: warning: {e:#}");
             }
-            let inv = crate::commands::Invocation {
+            let inv = crate::chat::Invocation {
                 text: text.trim(),
                 sender: "cli",
                 group: group.as_deref(),
@@ -193,12 +205,30 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                 event_id: None,
                 thread_root: None,
             };
-            match crate::commands::execute(&ctx, &inv).await? {
+            match parts.commands.execute(&inv).await? {
                 Some(reply) => println!("{}", reply.markdown),
                 None => anyhow::bail!(
                     "not a command (commands start with `{}`)",
-                    ctx.config.matrix.command_prefix
+                    parts.commands.prefix()
                 ),
+            }
+            Ok(())
+        }
+        Cmd::Outbox { cmd } => {
+            let parts = super::Parts::build(&config).await?;
+            let db = parts.outbox.db();
+            match cmd {
+                OutboxCmd::List { failed } => {
+                    let items = crate::outbox::queue::list(db, failed, 1000).await?;
+                    println!("{}", crate::commands::render_outbox(&items, failed));
+                }
+                OutboxCmd::Retry { id, failed } => {
+                    if id.is_none() && !failed {
+                        anyhow::bail!("name an item (`convene outbox retry 12`) or `--failed`");
+                    }
+                    let n = crate::outbox::queue::retry(db, id).await?.len();
+                    println!("requeued {n} item(s); the running daemon sends them");
+                }
             }
             Ok(())
         }

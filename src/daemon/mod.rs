@@ -1,0 +1,213 @@
+//! The composition root: builds every part from the configuration, names the workers, starts
+//! them under one cancellation token, tells systemd it is ready, and stops them gracefully.
+//! The command line ([`cli`]) lives here too. Nothing else imports this module.
+//!
+//! Workers: `matrix-sync`, `matrix-outbox`, `pipeline`, `imap`, `smtp-outbox`, `scheduler`,
+//! `http` (when `http.listen` is set); [`supervise`] restarts them.
+
+pub mod cli;
+pub mod supervise;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::applications::Applications;
+use crate::bridge::imap::Imap;
+use crate::bridge::pipeline::Pipeline;
+use crate::bridge::smtp::Smtp;
+use crate::bridge::thread::Threads;
+use crate::commands::Commands;
+use crate::config::Config;
+use crate::health::Health;
+use crate::mail::route::Routing;
+use crate::matrix::sync::Bot;
+use crate::matrix::transport::MatrixTransport;
+use crate::outbox::runner::{self, Policy};
+use crate::outbox::{Key, Outbox};
+use crate::storage::Db;
+
+/// Everything that works without Matrix (the CLI uses these too).
+pub struct Parts {
+    pub db: Db,
+    pub outbox: Outbox,
+    pub apps: Applications,
+    pub calendar: crate::calendar::Service,
+    pub commands: Commands,
+}
+
+impl Parts {
+    pub async fn build(config: &Config) -> anyhow::Result<Parts> {
+        std::fs::create_dir_all(&config.state_dir).ok();
+        let db = Db::connect(&config.database_url()?, config.database.max_connections).await?;
+        let outbox = Outbox::new(
+            db.clone(),
+            config.smtp.from.clone(),
+            &config.matrix.management_room,
+        )
+        .await?;
+        let apps = Applications::new(db.clone(), outbox.clone(), config);
+        let calendar = crate::calendar::Service::new(
+            db.clone(),
+            outbox.clone(),
+            crate::calendar::Settings::from_config(config)?,
+        );
+        let commands = Commands::new(
+            &config.matrix.command_prefix,
+            apps.clone(),
+            calendar.clone(),
+            outbox.clone(),
+        );
+        Ok(Parts {
+            db,
+            outbox,
+            apps,
+            calendar,
+            commands,
+        })
+    }
+}
+
+/// Runs the daemon until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    if config.smtp.max_attempts.is_some() {
+        tracing::warn!(
+            "smtp.max_attempts is no longer used: transient failures are retried for outbox.retry_for"
+        );
+    }
+    let parts = Parts::build(&config).await?;
+    let health = Arc::new(Health::default());
+    health.set("database", true);
+    let client = crate::matrix::client::connect(&config.matrix, &config.state_dir).await?;
+    let threads = Threads {
+        db: parts.db.clone(),
+        outbox: parts.outbox.clone(),
+    };
+    let bot = Bot::new(
+        client.clone(),
+        parts.outbox.clone(),
+        parts.commands.clone(),
+        threads,
+        health.clone(),
+        &config.matrix,
+        config.groups.clone(),
+    );
+    crate::matrix::sync::register_handlers(&bot);
+    // Before the workers: the pipeline matches applications to the calendar's calls.
+    match parts.calendar.load_file().await {
+        Ok(n) => tracing::info!(changed = n, "calendar loaded"),
+        Err(e) => {
+            let why = format!("{e:#}");
+            tracing::error!(
+                error = why,
+                "calendar file not loaded; keeping the stored calendar"
+            );
+            let key = Key::Notice(format!("calendar-file-error-{}", crate::storage::now_ms()));
+            let room = config.matrix.management_room.clone();
+            parts
+                .outbox
+                .notice(
+                    key,
+                    &room,
+                    &format!("⚠ The calendar file was not loaded: {why}"),
+                )
+                .await?;
+        }
+    }
+
+    let policy = Policy::from(&config.outbox);
+    let wake_pipeline = Arc::new(Notify::new());
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    {
+        let bot = bot.clone();
+        supervise::spawn(&tracker, &cancel, &health, "matrix-sync", move |c| {
+            crate::matrix::sync::run(bot.clone(), c)
+        });
+    }
+    {
+        let outbox = parts.outbox.clone();
+        let client = client.clone();
+        let db = parts.db.clone();
+        supervise::spawn(&tracker, &cancel, &health, "matrix-outbox", move |c| {
+            let transport = MatrixTransport::new(client.clone(), db.clone());
+            runner::run(outbox.clone(), transport, policy, c)
+        });
+    }
+    {
+        let outbox = parts.outbox.clone();
+        let smtp = config.smtp.clone();
+        supervise::spawn(&tracker, &cancel, &health, "smtp-outbox", move |c| {
+            let outbox = outbox.clone();
+            let smtp = smtp.clone();
+            async move { runner::run(outbox, Smtp::new(&smtp)?, policy, c).await }
+        });
+    }
+    {
+        let pipeline = Pipeline {
+            db: parts.db.clone(),
+            outbox: parts.outbox.clone(),
+            apps: parts.apps.clone(),
+            calendar: parts.calendar.clone(),
+            routing: Arc::new(Routing::from_config(&config)),
+            wake: wake_pipeline.clone(),
+        };
+        supervise::spawn(&tracker, &cancel, &health, "pipeline", move |c| {
+            pipeline.clone().run(c)
+        });
+    }
+    {
+        let imap = Imap {
+            db: parts.db.clone(),
+            cfg: config.mailbox.clone(),
+            health: health.clone(),
+            pipeline: wake_pipeline.clone(),
+            outbox: parts.outbox.clone(),
+        };
+        supervise::spawn(&tracker, &cancel, &health, "imap", move |c| {
+            imap.clone().run(c)
+        });
+    }
+    {
+        let calendar = parts.calendar.clone();
+        supervise::spawn(&tracker, &cancel, &health, "scheduler", move |c| {
+            crate::calendar::scheduler::run(calendar.clone(), c)
+        });
+    }
+    if let Some(addr) = config.http.listen.clone() {
+        let app = crate::http::router(health.clone(), parts.calendar.clone());
+        supervise::spawn(&tracker, &cancel, &health, "http", move |c| {
+            crate::http::serve(addr.clone(), app.clone(), c)
+        });
+    }
+    supervise::watchdog(&tracker, &cancel, &health);
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(user = %config.matrix.user, groups = config.groups.len(), "convene is running");
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    cancel.cancel();
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(20), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some workers did not stop within 20 s");
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,314 @@
+//! The `outbox` table (migration 0006), and only here: queueing, picking what is due (in
+//! queue order within each lane), recording outcomes, and the lookups others need (the event
+//! a key was posted as, the key of an event, what is pending or failed).
+
+use std::collections::HashSet;
+
+use sqlx::{Any, AnyConnection};
+
+use super::key::Key;
+use super::op::Transport;
+use crate::storage::{Db, now_ms};
+
+/// An item's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Sent => "sent",
+            State::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> State {
+        match s {
+            "sent" => State::Sent,
+            "failed" => State::Failed,
+            _ => State::Pending,
+        }
+    }
+}
+
+/// Where a failure of the item is shown besides the management room.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub room: Option<String>,
+    pub thread: Option<String>,
+}
+
+impl Report {
+    pub fn none() -> Report {
+        Report::default()
+    }
+    pub fn in_room(room: &str, thread: Option<&str>) -> Report {
+        Report {
+            room: Some(room.to_owned()),
+            thread: thread.map(str::to_owned),
+        }
+    }
+}
+
+/// A new item.
+pub struct NewItem<'a> {
+    pub transport: Transport,
+    pub key: &'a Key,
+    pub lane: &'a str,
+    pub op: String,
+    pub data: Option<&'a [u8]>,
+    pub report: &'a Report,
+}
+
+/// Queues an item; false when its key was already queued (nothing changes then).
+pub async fn insert(conn: &mut AnyConnection, item: NewItem<'_>) -> anyhow::Result<bool> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO outbox (transport, key, lane, op, data, state, next_attempt_at, created_at, \
+         report_room, report_thread) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $7, $8) \
+         ON CONFLICT (transport, key) DO NOTHING",
+    )
+    .bind(item.transport.as_str())
+    .bind(item.key.to_string())
+    .bind(item.lane)
+    .bind(item.op)
+    .bind(item.data.map(<[u8]>::to_vec))
+    .bind(now)
+    .bind(item.report.room.as_deref())
+    .bind(item.report.thread.as_deref())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// An item as picked for sending.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Item {
+    pub id: i64,
+    pub key: String,
+    pub lane: String,
+    pub op: String,
+    pub data: Option<Vec<u8>>,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub report_room: Option<String>,
+    pub report_thread: Option<String>,
+}
+
+impl Item {
+    pub fn key(&self) -> Key {
+        Key::parse(&self.key)
+    }
+}
+
+/// The pending items of `transport` that may be sent now, oldest first, at most `limit`: an
+/// item is due when its time has come and every earlier pending item of its lane is due too
+/// (so a room's posts keep their order while one of them waits for a retry).
+pub async fn due(db: &Db, transport: Transport, now: i64, limit: i64) -> anyhow::Result<Vec<Item>> {
+    let pending: Vec<Item> = sqlx::query_as(
+        "SELECT id, key, lane, op, data, attempts, next_attempt_at, created_at, report_room, \
+         report_thread FROM outbox WHERE transport = $1 AND state = 'pending' ORDER BY id LIMIT $2",
+    )
+    .bind(transport.as_str())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut blocked = HashSet::new();
+    let mut out = Vec::new();
+    for item in pending {
+        if item.next_attempt_at > now || blocked.contains(&item.lane) {
+            blocked.insert(item.lane.clone());
+            continue;
+        }
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// The earliest instant a pending item of `transport` becomes due, if any.
+pub async fn next_due(db: &Db, transport: Transport) -> anyhow::Result<Option<i64>> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE transport = $1 AND state = 'pending'",
+    )
+    .bind(transport.as_str())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+pub async fn mark_sent(db: &Db, id: i64, result: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', result = $1, done_at = $2, attempts = attempts + 1, \
+         last_error = NULL WHERE id = $3",
+    )
+    .bind(result)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_retry(db: &Db, id: i64, next_at: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 \
+         WHERE id = $3",
+    )
+    .bind(next_at)
+    .bind(error)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Fails an item for good (inside the transaction that queues its report).
+pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1, \
+         done_at = $2 WHERE id = $3",
+    )
+    .bind(error)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The result (event id) recorded for a Matrix key, once sent.
+pub async fn event_id_for<'e, E>(ex: E, key: &Key) -> anyhow::Result<Option<String>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT result FROM outbox WHERE transport = 'matrix' AND key = $1 AND state = 'sent'",
+    )
+    .bind(key.to_string())
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Where a Matrix key was posted: (the room as queued, the event id), once sent.
+pub async fn posted(db: &Db, key: &Key) -> anyhow::Result<Option<(String, String)>> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT lane, result FROM outbox WHERE transport = 'matrix' AND key = $1 AND state = 'sent'",
+    )
+    .bind(key.to_string())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.and_then(|(room, ev)| Some((room, ev?))))
+}
+
+/// The key an event of the bot was posted under (to recognise reactions and replies to it).
+pub async fn key_for_event(db: &Db, event_id: &str) -> anyhow::Result<Option<Key>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT key FROM outbox WHERE transport = 'matrix' AND result = $1 AND state = 'sent' \
+         LIMIT 1",
+    )
+    .bind(event_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| Key::parse(&r.0)))
+}
+
+/// One line of `convene outbox list` / `!outbox`.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Summary {
+    pub id: i64,
+    pub transport: String,
+    pub key: String,
+    pub lane: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub last_error: Option<String>,
+}
+
+impl Summary {
+    pub fn state(&self) -> State {
+        State::parse(&self.state)
+    }
+}
+
+/// Pending and failed items (only failed ones with `failed_only`), newest first.
+pub async fn list(db: &Db, failed_only: bool, limit: i64) -> anyhow::Result<Vec<Summary>> {
+    let filter = if failed_only {
+        "state = 'failed'"
+    } else {
+        "state <> 'sent'"
+    };
+    let sql = format!(
+        "SELECT id, transport, key, lane, state, attempts, next_attempt_at, created_at, last_error \
+         FROM outbox WHERE {filter} ORDER BY id DESC LIMIT $1"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+/// One item, any state.
+pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Summary>> {
+    Ok(sqlx::query_as(
+        "SELECT id, transport, key, lane, state, attempts, next_attempt_at, created_at, last_error \
+         FROM outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Requeues failed items (one, or all with `None`): due now, a fresh retry period from now.
+/// Returns the transports touched, to wake their workers.
+pub async fn retry(db: &Db, id: Option<i64>) -> anyhow::Result<Vec<(i64, Transport)>> {
+    let now = now_ms();
+    let rows: Vec<(i64, String)> = match id {
+        Some(id) => {
+            sqlx::query_as("SELECT id, transport FROM outbox WHERE id = $1 AND state = 'failed'")
+                .bind(id)
+                .fetch_all(&db.pool)
+                .await?
+        }
+        None => {
+            sqlx::query_as("SELECT id, transport FROM outbox WHERE state = 'failed' ORDER BY id")
+                .fetch_all(&db.pool)
+                .await?
+        }
+    };
+    let mut out = Vec::new();
+    for (id, transport) in rows {
+        sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1, created_at = $1, \
+             attempts = 0, done_at = NULL WHERE id = $2 AND state = 'failed'",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+        if let Some(t) = Transport::parse(&transport) {
+            out.push((id, t));
+        }
+    }
+    Ok(out)
+}
+
+/// Per transport: (pending items, the oldest pending item's queue time, failed items).
+pub async fn depth(db: &Db) -> anyhow::Result<Vec<(String, i64, Option<i64>, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT transport, \
+         SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), \
+         MIN(CASE WHEN state = 'pending' THEN created_at END), \
+         SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) \
+         FROM outbox GROUP BY transport",
+    )
+    .fetch_all(&db.pool)
+    .await?)
+}

@@ -1,0 +1,315 @@
+//! The one runner both transports use: pick what is due, send it, record the outcome.
+//!
+//! - A transport ([`Deliver`]) sends one item and classifies its failure: **transient**
+//!   (connection refused, timeouts, SMTP 4xx, Matrix 5xx, `M_LIMIT_EXCEEDED` with its
+//!   `retry_after_ms`) or **permanent** (SMTP 5xx for that recipient, `M_FORBIDDEN`,
+//!   `M_TOO_LARGE`).
+//! - Transient failures are retried with a doubling wait from `outbox.retry_min` to
+//!   `outbox.retry_max` (or the server's `retry_after`, when longer), for `outbox.retry_for`
+//!   after the item was queued — days, as a mail server keeps its queue — never a fixed
+//!   number of tries. A permanent failure, or the end of that time, fails the item.
+//! - A failed item is reported where people will see it: in the room or thread it belongs
+//!   to (its [`Report`](super::Report)) and in the management room, queued in the same
+//!   transaction that fails it. A report that fails is not reported again (no loop).
+//! - Items of one lane (a room, a recipient) go in queue order: when one waits for a retry,
+//!   the later ones of its lane wait behind it. Different lanes are sent concurrently.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::op::{MailOp, MatrixOp, Transport};
+use super::queue::{self, Item};
+use super::{Key, Outbox};
+use crate::config::OutboxConfig;
+use crate::storage::now_ms;
+
+/// Why a send failed, as the transport judges it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later (after `retry_after` at the earliest, when the server said so).
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again cannot help.
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn transient(reason: impl Into<String>) -> SendError {
+        SendError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+    pub fn permanent(reason: impl Into<String>) -> SendError {
+        SendError::Permanent(reason.into())
+    }
+}
+
+/// A transport: sends one item. `Ok` carries what the server gave back (the event id, the
+/// SMTP answer), recorded as the item's result.
+pub trait Deliver: Send + Sync {
+    fn transport(&self) -> Transport;
+    /// At most this many lanes are sent at once.
+    fn concurrency(&self) -> usize {
+        4
+    }
+    fn deliver(
+        &self,
+        item: &Item,
+        txn_id: &str,
+    ) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// The retry policy, from `[outbox]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub retry_for: Duration,
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl From<&OutboxConfig> for Policy {
+    fn from(c: &OutboxConfig) -> Policy {
+        let d = |t: chrono::TimeDelta| t.to_std().unwrap_or(Duration::from_secs(1));
+        Policy {
+            retry_for: d(c.retry_for),
+            min: d(c.retry_min),
+            max: d(c.retry_max),
+        }
+    }
+}
+
+impl Policy {
+    /// The wait before the next attempt, after `attempts` failed ones.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let factor = 1u32 << attempts.clamp(0, 20);
+        self.min.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// What one pass did, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+const BATCH: i64 = 200;
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
+
+/// Runs until cancelled: a pass, then sleep until the next item is due or new work is queued.
+pub async fn run<D: Deliver>(
+    outbox: Outbox,
+    deliver: D,
+    policy: Policy,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let transport = deliver.transport();
+    loop {
+        // Work queued during a pass leaves a permit in the waker: the wait below returns at
+        // once and the next pass takes it.
+        let pass = pass(&outbox, &deliver, &policy, &cancel).await?;
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        if pass != Pass::default() {
+            tracing::debug!(transport = transport.as_str(), ?pass, "outbox pass");
+            continue;
+        }
+        let wait = match queue::next_due(outbox.db(), transport).await? {
+            Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
+            None => MAX_SLEEP,
+        }
+        .min(MAX_SLEEP);
+        tokio::select! {
+            _ = outbox.waker(transport).notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel.cancelled() => return Ok(()),
+        }
+    }
+}
+
+/// Sends what is due now, lanes concurrently, each lane in order.
+pub async fn pass<D: Deliver>(
+    outbox: &Outbox,
+    deliver: &D,
+    policy: &Policy,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Pass> {
+    let items = queue::due(outbox.db(), deliver.transport(), now_ms(), BATCH).await?;
+    let mut lanes: Vec<(String, Vec<Item>)> = Vec::new();
+    for item in items {
+        match lanes.iter_mut().find(|(l, _)| *l == item.lane) {
+            Some((_, list)) => list.push(item),
+            None => lanes.push((item.lane.clone(), vec![item])),
+        }
+    }
+    let results: Vec<anyhow::Result<Pass>> = futures_util::stream::iter(lanes)
+        .map(|(_, list)| lane(outbox, deliver, policy, cancel, list))
+        .buffer_unordered(deliver.concurrency().max(1))
+        .collect()
+        .await;
+    let mut total = Pass::default();
+    for r in results {
+        let p = r?;
+        total.sent += p.sent;
+        total.retried += p.retried;
+        total.failed += p.failed;
+    }
+    Ok(total)
+}
+
+async fn lane<D: Deliver>(
+    outbox: &Outbox,
+    deliver: &D,
+    policy: &Policy,
+    cancel: &CancellationToken,
+    items: Vec<Item>,
+) -> anyhow::Result<Pass> {
+    let mut pass = Pass::default();
+    let transport = deliver.transport();
+    for item in items {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let point = failpoint_name(transport, &item);
+        crate::failpoint::hit(&format!("before-{point}"));
+        let txn = outbox.txn_id(&item.key);
+        match deliver.deliver(&item, &txn).await {
+            Ok(result) => {
+                crate::failpoint::hit(&format!("after-{point}"));
+                queue::mark_sent(outbox.db(), item.id, &result).await?;
+                tracing::debug!(id = item.id, key = %item.key, %result, "sent");
+                pass.sent += 1;
+            }
+            Err(err) => {
+                let failed = on_error(outbox, policy, transport, &item, err).await?;
+                if failed {
+                    pass.failed += 1;
+                } else {
+                    pass.retried += 1;
+                    // The rest of this lane waits behind it.
+                    break;
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// `matrix-send`, `invite-send`, `mail-send`, …: the failpoints around each send.
+fn failpoint_name(transport: Transport, item: &Item) -> String {
+    match transport {
+        Transport::Mail => "mail-send".into(),
+        Transport::Matrix => match serde_json::from_str::<MatrixOp>(&item.op) {
+            Ok(MatrixOp::Send { .. }) | Err(_) => "matrix-send".into(),
+            Ok(MatrixOp::Invite { .. }) => "invite-send".into(),
+            Ok(MatrixOp::Upload { .. }) => "upload-send".into(),
+            Ok(MatrixOp::DirectMessage { .. }) => "dm-send".into(),
+            Ok(MatrixOp::Redact { .. }) => "redact-send".into(),
+        },
+    }
+}
+
+/// Schedules a retry or fails the item; true when it failed for good.
+async fn on_error(
+    outbox: &Outbox,
+    policy: &Policy,
+    transport: Transport,
+    item: &Item,
+    err: SendError,
+) -> anyhow::Result<bool> {
+    let now = now_ms();
+    match err {
+        SendError::Permanent(reason) => {
+            tracing::error!(id = item.id, key = %item.key, reason, "send failed permanently");
+            fail(outbox, transport, item, &reason).await?;
+            Ok(true)
+        }
+        SendError::Transient {
+            reason,
+            retry_after,
+        } => {
+            let wait = policy
+                .backoff(item.attempts)
+                .max(retry_after.unwrap_or_default());
+            let next = now + wait.as_millis() as i64;
+            let deadline = item.created_at + policy.retry_for.as_millis() as i64;
+            if next > deadline {
+                let why = format!(
+                    "still failing after {} of retries: {reason}",
+                    human(policy.retry_for)
+                );
+                tracing::error!(id = item.id, key = %item.key, reason, "giving up");
+                fail(outbox, transport, item, &why).await?;
+                return Ok(true);
+            }
+            tracing::warn!(id = item.id, key = %item.key, reason, retry_in = ?wait, "send failed; will retry");
+            queue::mark_retry(outbox.db(), item.id, next, &reason).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Fails the item and queues its reports, in one transaction.
+async fn fail(
+    outbox: &Outbox,
+    transport: Transport,
+    item: &Item,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let key = item.key();
+    let what = match transport {
+        Transport::Matrix => serde_json::from_str::<MatrixOp>(&item.op)
+            .map(|op| op.describe())
+            .unwrap_or_else(|_| "Matrix item".into()),
+        Transport::Mail => serde_json::from_str::<MailOp>(&item.op)
+            .map(|op| op.describe())
+            .unwrap_or_else(|_| "mail".into()),
+    };
+    let mut tx = outbox.begin().await?;
+    queue::mark_failed(&mut tx, item.id, reason).await?;
+    if key.is_failure_report() {
+        tracing::error!(id = item.id, reason, "a failure report could not be posted");
+    } else {
+        let text = format!(
+            "⚠ Could not {what}: {reason} (outbox #{id}; `!outbox retry {id}` tries again)",
+            id = item.id
+        );
+        let management = outbox.management_room().to_owned();
+        tx.post(
+            Key::Failure(item.id),
+            &management,
+            crate::chat::notice(&text),
+        )
+        .await?;
+        if let Some(room) = item.report_room.as_deref()
+            && (room != management || item.report_thread.is_some())
+        {
+            let mut content = crate::chat::notice(&format!("⚠ Not delivered: {reason}"));
+            if let Some(root) = item.report_thread.as_deref() {
+                content = crate::chat::in_thread(content, root);
+            }
+            tx.post(Key::FailureHere(item.id), room, content).await?;
+        }
+    }
+    tx.commit().await
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s if s >= 3_600 => format!("{} hours", s / 3_600),
+        s if s >= 60 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+#[cfg(test)]
+mod tests;
