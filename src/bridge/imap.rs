@@ -16,10 +16,11 @@
 //!   reconnect, not a silent stall.
 //! - **UIDVALIDITY**: when the server's value changes (an index rebuild, a migration), every UID
 //!   is new. The folder is re-matched by Message-ID (or by digest when there is none):
-//!   messages already handled are recorded as skipped, unknown ones older than the last complete
-//!   check are recorded as skipped too unless `import_existing` (they were in the folder before
-//!   and never imported), newer unknown ones are handled as new mail. The change is reported in
-//!   the management room.
+//!   messages already handled are recorded as skipped; an unknown one that comes after the
+//!   last known one in folder order arrived while convene was not looking and is handled as
+//!   new mail; an unknown one before it was in the folder already and is recorded as skipped
+//!   too, unless `import_existing`. (With nothing known, the time of the last complete check
+//!   decides.) The change is reported in the management room.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -509,6 +510,37 @@ impl Imap {
         Ok(())
     }
 
+    /// The key of a message without a Message-ID: the digest of its bytes (size-capped).
+    async fn digest_key(
+        &self,
+        session: &mut Session,
+        uidvalidity: u32,
+        uid: u32,
+        size: u32,
+    ) -> anyhow::Result<String> {
+        let fallback = format!("uid:{}:{uidvalidity}:{uid}", self.cfg.folder);
+        if u64::from(size) > self.cfg.max_message_bytes {
+            return Ok(fallback);
+        }
+        let fut = async {
+            let mut raw = None;
+            let mut stream = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await?;
+            while let Some(item) = stream.next().await {
+                let f = item?;
+                if f.uid == Some(uid) {
+                    raw = f.body().map(<[u8]>::to_vec);
+                }
+            }
+            Ok(raw)
+        };
+        Ok(match self.t("FETCH", fut).await? {
+            Some(raw) => inbound::message_key(&raw),
+            None => fallback,
+        })
+    }
+
     /// A new UIDVALIDITY: re-match the folder, record what is not to be handled, report.
     async fn epoch_changed(
         &self,
@@ -548,40 +580,23 @@ impl Imap {
             };
             self.t("FETCH Message-IDs", fut).await?
         };
-        // Mail that arrived after the last complete check is new; a minute of slack for
-        // clocks, in favour of handling.
-        let new_after = checked_at.map(|t| t - 60_000);
-        let (mut known, mut old_skipped, mut new) = (0, 0, 0);
+        // Keys first (fetching a body where there is no Message-ID), then what is known.
+        let mut keyed = Vec::with_capacity(listed.len());
         for (uid, size, internal, header) in listed {
-            let mut key = header
-                .as_deref()
-                .and_then(inbound::message_id_key)
-                .unwrap_or_default();
-            if key.is_empty() {
-                // No Message-ID: the digest of the whole message (size-capped).
-                key = if u64::from(size) <= self.cfg.max_message_bytes {
-                    let fut = async {
-                        let mut raw = None;
-                        let mut stream = session
-                            .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                            .await?;
-                        while let Some(item) = stream.next().await {
-                            let f = item?;
-                            if f.uid == Some(uid) {
-                                raw = f.body().map(<[u8]>::to_vec);
-                            }
-                        }
-                        Ok(raw)
-                    };
-                    match self.t("FETCH", fut).await? {
-                        Some(raw) => inbound::message_key(&raw),
-                        None => format!("uid:{folder}:{uidvalidity}:{uid}"),
-                    }
-                } else {
-                    format!("uid:{folder}:{uidvalidity}:{uid}")
-                };
-            }
-            if inbound::is_known(&self.db, &key).await? {
+            let key = match header.as_deref().and_then(inbound::message_id_key) {
+                Some(k) => k,
+                None => self.digest_key(session, uidvalidity, uid, size).await?,
+            };
+            let known = inbound::is_known(&self.db, &key).await?;
+            keyed.push((uid, internal, key, known));
+        }
+        // An unknown message after the last known one (in folder order) arrived after convene
+        // last looked: new mail. One before it was in the folder already and never imported.
+        // With nothing known, the time of the last complete check decides.
+        let last_known = keyed.iter().rposition(|k| k.3);
+        let (mut known, mut old_skipped, mut new) = (0, 0, 0);
+        for (i, (uid, internal, key, is_known)) in keyed.into_iter().enumerate() {
+            if is_known {
                 inbound::record_skipped(
                     &self.db,
                     &folder,
@@ -594,7 +609,10 @@ impl Imap {
                 known += 1;
                 continue;
             }
-            let arrived_since = matches!((internal, new_after), (Some(i), Some(t)) if i >= t);
+            let arrived_since = match last_known {
+                Some(last) => i > last,
+                None => matches!((internal, checked_at), (Some(i), Some(t)) if i > t),
+            };
             if arrived_since || self.cfg.import_existing {
                 new += 1;
                 continue;

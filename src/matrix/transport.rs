@@ -13,6 +13,7 @@ use anyhow::anyhow;
 use matrix_sdk::attachment::AttachmentConfig;
 use matrix_sdk::room::reply::{EnforceThread, Reply};
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
+use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::{
     EventId, OwnedRoomId, OwnedRoomOrAliasId, OwnedTransactionId, RoomAliasId, RoomId, UserId,
 };
@@ -159,9 +160,22 @@ impl Deliver for MatrixTransport {
                 let room = self.joined(&room).await?;
                 let uid = UserId::parse(&user)
                     .map_err(|e| SendError::permanent(format!("bad user id `{user}`: {e}")))?;
+                // A resend after a crash: the invite may have gone out already.
+                if let Ok(Some(member)) = room.get_member_no_sync(&uid).await
+                    && matches!(
+                        member.membership(),
+                        MembershipState::Invite | MembershipState::Join
+                    )
+                {
+                    tracing::info!(%user, "invite: {user} was already in the room");
+                    return Ok(format!("{user} was already in"));
+                }
                 match room.invite_user_by_id(&uid).await {
                     Ok(()) => Ok(format!("invited {user}")),
-                    Err(e) if is_already_member(&e) => Ok(format!("{user} was already in")),
+                    Err(e) if is_already_member(&e) => {
+                        tracing::info!(%user, "invite: {user} was already in the room");
+                        Ok(format!("{user} was already in"))
+                    }
                     Err(e) => Err(classify(&e, "inviting")),
                 }
             }

@@ -340,6 +340,22 @@ impl Drop for TestApp {
     }
 }
 
+/// Runs `scripts/stack.sh ARGS` (stop/start a server of the stack).
+pub fn stack_sh(args: &[&str]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack.sh");
+    let status = Command::new(script)
+        .args(args)
+        .env("CONVENE_STACK_DIR", env("CONVENE_STACK_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "stack.sh {args:?} failed");
+}
+
+/// How many times the log says `needle`.
+pub fn count_in(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
 async fn create_pg_database(name: &str) -> String {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();

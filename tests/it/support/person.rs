@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::events::InitialStateEvent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::message::{
@@ -89,9 +91,14 @@ impl Person {
             .unwrap();
         let bg = client.clone();
         tokio::spawn(async move {
-            let _ = bg
-                .sync(SyncSettings::default().timeout(Duration::from_secs(5)))
-                .await;
+            // A long timeline per sync: a burst of posts must not come back `limited`, with
+            // the older ones left out (this client does not backfill).
+            let mut filter = FilterDefinition::default();
+            filter.room.timeline.limit = Some(1000u32.into());
+            let settings = SyncSettings::default()
+                .timeout(Duration::from_secs(5))
+                .filter(Filter::FilterDefinition(filter));
+            let _ = bg.sync(settings).await;
         });
         Person {
             client,
@@ -156,6 +163,28 @@ impl Person {
             .response
             .event_id
             .to_string()
+    }
+
+    /// Says `text` in the thread of `root` (a message in the thread, as Element sends it).
+    pub async fn say_in_thread(&self, room: &OwnedRoomId, root: &str, text: &str) -> String {
+        let room = self
+            .client
+            .get_room(room)
+            .expect("room known to the test client");
+        room.send_raw(
+            "m.room.message",
+            serde_json::json!({
+                "msgtype": "m.text",
+                "body": text,
+                "m.relates_to": {"rel_type": "m.thread", "event_id": root, "is_falling_back": true,
+                                 "m.in_reply_to": {"event_id": root}},
+            }),
+        )
+        .await
+        .unwrap()
+        .response
+        .event_id
+        .to_string()
     }
 
     /// Messages in `room` whose body contains `needle`, from anyone but this person.
