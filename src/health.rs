@@ -172,7 +172,7 @@ mod tests {
         h.set("imap", false);
         h.set("matrix", true);
         let s = h.snapshot();
-        assert_eq!(s.components["imap"], false);
+        assert!(!s.components["imap"]);
         assert!(h.component("matrix").unwrap().ok);
         assert!(h.component("nope").is_none());
     }

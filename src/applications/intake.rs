@@ -162,10 +162,10 @@ impl Applications {
         let now = now_ms();
         let at = p.sent_at.filter(|d| *d <= now).unwrap_or(now);
         let at = chrono::DateTime::from_timestamp_millis(at).unwrap_or_else(chrono::Utc::now);
-        let all_calls = calls::load(&mut **conn).await?;
+        let all_calls = calls::load(conn).await?;
         let (groups, partnership) = match (&p.app.groups, &p.app.partnership) {
             (g, None) if g.is_empty() && !all_calls.is_empty() => {
-                match latest_record(&mut **conn, &p.email).await? {
+                match latest_record(conn, &p.email).await? {
                     Some(prev) => (prev.groups, prev.partnership.is_some()),
                     None => (Vec::new(), false),
                 }

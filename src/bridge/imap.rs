@@ -167,6 +167,9 @@ pub struct Imap {
     pub outbox: Outbox,
 }
 
+/// A message as listed at a UIDVALIDITY change: UID, size, INTERNALDATE (ms), Message-ID header.
+type Listed = (u32, u32, Option<i64>, Option<Vec<u8>>);
+
 /// Largest batch of bodies fetched in one command.
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 const BATCH_COUNT: usize = 100;
@@ -199,7 +202,8 @@ impl Imap {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = cancel.cancelled() => return Ok(()),
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                    // At most a few seconds: a server back from a restart is used at once.
+                    backoff = (backoff * 2).min(Duration::from_secs(4));
                 }
             }
         }
@@ -556,7 +560,7 @@ impl Imap {
             new = uidvalidity,
             "UIDVALIDITY changed: re-matching the folder"
         );
-        let listed: Vec<(u32, u32, Option<i64>, Option<Vec<u8>>)> = {
+        let listed: Vec<Listed> = {
             let fut = async {
                 let mut out = Vec::new();
                 let mut stream = session

@@ -54,6 +54,10 @@ impl Deliver for Smtp {
         Transport::Mail
     }
 
+    async fn probe(&self) -> bool {
+        self.transport.test_connection().await.unwrap_or(false)
+    }
+
     async fn deliver(&self, item: &Item, _txn: &str) -> Result<String, SendError> {
         let op: MailOp = serde_json::from_str(&item.op)
             .map_err(|e| SendError::permanent(format!("unreadable outbox item: {e}")))?;

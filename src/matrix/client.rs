@@ -24,7 +24,13 @@ pub async fn connect(config: &MatrixConfig, state_dir: &Path) -> anyhow::Result<
     let client = Client::builder()
         .homeserver_url(&config.homeserver)
         .sqlite_store(dir.join("store"), passphrase.as_deref())
-        .request_config(RequestConfig::new().retry_limit(5))
+        .request_config(
+            // Few retries inside the SDK: the outbox and the sync loop retry themselves, for
+            // as long as it takes.
+            RequestConfig::new()
+                .retry_limit(2)
+                .timeout(std::time::Duration::from_secs(60)),
+        )
         .build()
         .await
         .context("building the Matrix client")?;

@@ -148,7 +148,7 @@ pub async fn run(bot: Arc<Bot>, cancel: CancellationToken) -> anyhow::Result<()>
                         _ = tokio::time::sleep(backoff) => {}
                         _ = cancel.cancelled() => return Ok(()),
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff = (backoff * 2).min(Duration::from_secs(4));
                 }
             },
             _ = cancel.cancelled() => return Ok(()),

@@ -140,6 +140,10 @@ impl Deliver for MatrixTransport {
         8
     }
 
+    async fn probe(&self) -> bool {
+        self.client.whoami().await.is_ok()
+    }
+
     async fn deliver(&self, item: &Item, txn: &str) -> Result<String, SendError> {
         let op: MatrixOp = serde_json::from_str(&item.op)
             .map_err(|e| SendError::permanent(format!("unreadable outbox item: {e}")))?;
@@ -227,7 +231,7 @@ impl Deliver for MatrixTransport {
 }
 
 fn is_already_member(e: &matrix_sdk::Error) -> bool {
-    matches!(e.client_api_error_kind(), Some(ErrorKind::Forbidden { .. }))
+    matches!(e.client_api_error_kind(), Some(ErrorKind::Forbidden))
         && e.to_string().to_lowercase().contains("already")
 }
 

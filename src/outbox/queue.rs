@@ -141,6 +141,19 @@ pub async fn next_due(db: &Db, transport: Transport) -> anyhow::Result<Option<i6
     Ok(row.and_then(|r| r.0))
 }
 
+/// Makes every pending item of `transport` due now (its server is back); returns how many.
+pub async fn pull_forward(db: &Db, transport: Transport, now: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1 WHERE transport = $2 AND state = 'pending' \
+         AND next_attempt_at > $1",
+    )
+    .bind(now)
+    .bind(transport.as_str())
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn mark_sent(db: &Db, id: i64, result: &str) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE outbox SET state = 'sent', result = $1, done_at = $2, attempts = attempts + 1, \

@@ -62,7 +62,16 @@ pub trait Deliver: Send + Sync {
         item: &Item,
         txn_id: &str,
     ) -> impl Future<Output = Result<String, SendError>> + Send;
+    /// Whether the server answers again (a cheap request), asked every [`PROBE_EVERY`]
+    /// while items wait after transient failures, so they go as soon as it is back rather
+    /// than at their next backoff.
+    fn probe(&self) -> impl Future<Output = bool> + Send {
+        async { false }
+    }
 }
+
+/// How often a waiting transport checks whether its server is back.
+pub const PROBE_EVERY: Duration = Duration::from_secs(3);
 
 /// The retry policy, from `[outbox]`.
 #[derive(Clone, Copy, Debug)]
@@ -110,6 +119,8 @@ pub async fn run<D: Deliver>(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let transport = deliver.transport();
+    // Set while items wait after transient failures: the server is probed meanwhile.
+    let mut outage = false;
     loop {
         // Work queued during a pass leaves a permit in the waker: the wait below returns at
         // once and the next pass takes it.
@@ -117,18 +128,34 @@ pub async fn run<D: Deliver>(
         if cancel.is_cancelled() {
             return Ok(());
         }
-        if pass != Pass::default() {
+        if pass.sent > 0 {
+            outage = false;
+        }
+        if pass.retried > 0 {
+            outage = true;
+        }
+        if pass != Pass::default() && pass.retried == 0 {
             tracing::debug!(transport = transport.as_str(), ?pass, "outbox pass");
             continue;
         }
         let wait = match queue::next_due(outbox.db(), transport).await? {
             Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
-            None => MAX_SLEEP,
+            None => {
+                outage = false;
+                MAX_SLEEP
+            }
         }
         .min(MAX_SLEEP);
+        let nap = if outage { wait.min(PROBE_EVERY) } else { wait };
         tokio::select! {
             _ = outbox.waker(transport).notified() => {}
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(nap) => {
+                if outage && nap < wait && deliver.probe().await {
+                    let n = queue::pull_forward(outbox.db(), transport, now_ms()).await?;
+                    tracing::info!(transport = transport.as_str(), items = n, "server answers again: sending what waited");
+                    outage = false;
+                }
+            }
             _ = cancel.cancelled() => return Ok(()),
         }
     }

@@ -98,7 +98,11 @@ impl Person {
             let settings = SyncSettings::default()
                 .timeout(Duration::from_secs(5))
                 .filter(Filter::FilterDefinition(filter));
-            let _ = bg.sync(settings).await;
+            // Synced again after a homeserver outage (the outage tests stop Synapse).
+            loop {
+                let _ = bg.sync(settings.clone()).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
         });
         Person {
             client,
