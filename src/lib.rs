@@ -9,6 +9,7 @@
 //! - [`matrix`]: the bot's session, sync and event handlers, and the Matrix outbox.
 //! - [`commands`]: chat commands, shared by rooms and the CLI.
 //! - [`http`]: health (and calendar feeds).
+//! - [`markup`]: escaping of everything taken from mail before it enters Markdown or HTML.
 //! - [`cli`]: the command line.
 //!
 //! Every side effect is persisted before it is performed: inbound mail is stored before it is
@@ -23,6 +24,7 @@ pub mod config;
 pub mod failpoint;
 pub mod http;
 pub mod mail;
+pub mod markup;
 pub mod matrix;
 pub mod storage;
 pub mod supervise;
