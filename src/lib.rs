@@ -14,7 +14,8 @@
 //!   meetings, reminders. Pure cores with their stores beside them.
 //! - [`mail`]: mail as data — automatic-mail detection, routing, rendering, composing.
 //! - [`outbox`]: every side effect, queued in the caller's transaction under a typed key and
-//!   sent by one runner with retries for days; [`chat`]: invocations, replies and event content.
+//!   sent by one runner with retries for days; [`chat`]: invocations, replies and event content;
+//!   [`markup`]: every value from mail made inert before it enters Markdown or HTML.
 //! - [`config`], [`storage`], [`health`], [`failpoint`]: the bottom — parsed configuration,
 //!   the database, the daemon's view of itself, crash points for tests.
 //!
@@ -33,6 +34,7 @@ pub mod failpoint;
 pub mod health;
 pub mod http;
 pub mod mail;
+pub mod markup;
 pub mod matrix;
 pub mod outbox;
 pub mod storage;

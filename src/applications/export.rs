@@ -29,10 +29,16 @@ const HEADER: &[&str] = &[
     "motivation",
 ];
 
-/// One CSV field, quoted when needed. A leading `=`, `+`, `-` or `@` is prefixed with `'` so
-/// a spreadsheet never runs an applicant's text as a formula.
+/// One CSV field, quoted when needed. A field a spreadsheet could read as a formula is
+/// prefixed with `'`, so an applicant's text is never run: one that starts with `=`, `+`,
+/// `-`, `@` or their full-width forms `＝＋－＠` (which some locales and input methods turn
+/// into the ASCII ones), also after leading whitespace (import settings that trim cells would
+/// expose the trigger), and one that starts with a tab, CR or LF (OWASP lists them: importers
+/// that drop them read whatever follows).
 pub fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    const TRIGGERS: [char; 8] = ['=', '+', '-', '@', '＝', '＋', '－', '＠'];
+    let formula = value.starts_with(['\t', '\r', '\n']) || value.trim_start().starts_with(TRIGGERS);
+    let value = if formula {
         format!("'{value}")
     } else {
         value.to_string()
@@ -135,6 +141,37 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("-1,2"), "\"'-1,2\"");
         assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn csv_formula_guard() {
+        for (input, want) in [
+            ("+1", "'+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("＝1+1", "'＝1+1"),
+            ("＋1", "'＋1"),
+            ("－1", "'－1"),
+            ("＠SUM(A1)", "'＠SUM(A1)"),
+            ("  =1+1", "'  =1+1"),
+            ("\u{a0}\u{3000}=1", "'\u{a0}\u{3000}=1"),
+            ("\t=1", "'\t=1"),
+            ("\tplain", "'\tplain"),
+            ("\r=1", "\"'\r=1\""),
+            ("\n=1", "\"'\n=1\""),
+            (" -2,3", "\"' -2,3\""),
+        ] {
+            assert_eq!(csv_field(input), want, "{input:?}");
+        }
+        // Triggers later in the text are ordinary characters.
+        for plain in [
+            "a=b",
+            "Aino + Ilkka",
+            "e-mail",
+            "alice@example.org",
+            " text",
+        ] {
+            assert_eq!(csv_field(plain), plain);
+        }
     }
 
     #[test]

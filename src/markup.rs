@@ -1,0 +1,654 @@
+//! Making text that came from mail inert before it enters a Matrix event.
+//!
+//! Everything the bot builds from a mail — applicant fields, subjects, file names, sentences
+//! quoted in proposals, the name of an unknown command — is written by whoever sent the mail.
+//! This module owns the one set of rules that turns such a value into text that shows
+//! literally, whatever it contains. It is pure and imports nothing else from the crate.
+//!
+//! # Which helper for which place
+//! - A value inside Markdown given to `RoomMessageEventContent::notice_markdown` (which renders
+//!   CommonMark with tables and strikethrough, through pulldown-cmark): [`escape_markdown`], or
+//!   [`escape_markdown_line`] in a table cell, a list item's label or anywhere one line is
+//!   expected. [`code`] shows a value as inline code.
+//! - A value inside hand-built `formatted_body` HTML: [`escape_html`].
+//! - A value inside a plain `body` (no markup at all): [`plain_text`].
+//! - A value in a mail header or shown on one line: [`single_line`].
+//! - A long value: [`truncate`] it **before** escaping, never after — cutting an escaped string
+//!   can leave a lone `\` that escapes whatever the template puts next.
+//! - Every event whose text holds a value from mail: [`with_mentions`], so that only the users
+//!   the bot means to notify are notified.
+//!
+//! # What every escaping helper does first
+//! 1. Line breaks (`\r\n`, `\r`, U+2028, U+2029) become `\n`; tabs and every other control
+//!    character become a space.
+//! 2. Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) become
+//!    U+FFFD, so `invoice\u{202E}fdp.exe` cannot pass for `invoiceexe.pdf` and the trick shows.
+//!    The plain marks LRM, RLM and ALM stay: right-to-left names need them and they cannot
+//!    reorder Latin text.
+//! 3. Invisible characters that only serve to hide or split text are removed: U+200B, U+2060–
+//!    U+2064, U+FEFF, U+180E and the tag characters U+E0000–U+E007F. ZWJ and ZWNJ stay (emoji
+//!    sequences, Persian and Indic scripts need them).
+//! 4. Mentions are defused: an `@` that starts a word (not preceded by a letter, digit or `_`,
+//!    and followed by something) gets a word joiner (U+2060) after it. `@room` and
+//!    `@mallory:evil.example` then neither match the legacy push rules on the plain body
+//!    (`@room` at a word boundary) nor look like a user id to a client, while an e-mail address
+//!    (`alice@example.org`, the `@` after a letter) stays as it is.
+//!
+//! Push rules that match a member's display name or user name anywhere in the body cannot be
+//! defused in the text; [`with_mentions`] turns them off (MSC3952: a client or server that
+//! knows `m.mentions` ignores those legacy rules once the key is present).
+//!
+//! Bare URLs are not touched: clients linkify them, and the link then shows its own target.
+//! The danger is a link whose text differs from where it goes, which escaping prevents.
+
+use std::borrow::Cow;
+
+use serde_json::{Value, json};
+
+/// The word joiner put after a defused `@`: invisible, and not a word boundary.
+const WORD_JOINER: char = '\u{2060}';
+
+/// Stands in for a removed bidi control, so that the trick stays visible.
+const REPLACEMENT: char = '\u{FFFD}';
+
+/// Put on an empty line inside a value: the value stays one paragraph (a blank line would end
+/// the list item or quote the template put it in) and the empty line still shows.
+const NBSP: char = '\u{00A0}';
+
+/// Appended by [`truncate`].
+pub const ELLIPSIS: &str = "…";
+
+/// Escapes `s` for HTML text or a quoted attribute value: `& < > " '` become entities, after the
+/// normalisation every helper applies (see the module documentation). Line breaks stay `\n`;
+/// the caller decides whether they become `<br>`.
+pub fn escape_html(s: &str) -> String {
+    let text = defuse_mentions(&normalise(s));
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` as inert plain text, for a `body` that is not Markdown: the normalisation every helper
+/// applies (line breaks kept as `\n`), mentions defused, nothing escaped.
+pub fn plain_text(s: &str) -> String {
+    defuse_mentions(&normalise(s))
+}
+
+/// Escapes `s` so that, rendered as CommonMark (with tables and strikethrough), it shows
+/// literally and produces no element but paragraphs and line breaks.
+///
+/// After the normalisation every helper applies:
+/// - `\` `` ` `` `*` `[` `]` `<` `~` `|` are backslash-escaped wherever they are: no emphasis,
+///   code span, link, image, reference, autolink, raw HTML, strikethrough or table cell can
+///   start inside the value or pair with markup of the template around it.
+/// - `&` is escaped where it could start an entity (before `#`, an ASCII letter or digit, or at
+///   the end of the value), so `&lt;script&gt;` shows as written; `R&D` and `R & D` stay.
+/// - `_` is escaped unless it sits between two letters or digits, where CommonMark never reads
+///   it as emphasis (`snake_case`, `first_last@example.org` stay readable).
+/// - At the start of every line (and of the value, since the template may put it at one),
+///   after leading spaces are dropped: `#`, `>`, `-`, `+`, `=` and the `.` or `)` after leading
+///   digits are escaped, so no heading, quote, list, thematic break or setext underline starts.
+///   Leading spaces would make an indented code block and mean nothing in a paragraph anyway;
+///   trailing spaces would make a hard break: both are dropped.
+/// - Blank lines at either end are dropped; a run of blank lines inside becomes one line
+///   holding a no-break space, so the value stays one paragraph. Each remaining `\n` renders
+///   as a line break.
+///
+/// The value must go where text goes: not into a link destination, a code span (use [`code`])
+/// or an HTML attribute. In a table cell, use [`escape_markdown_line`].
+pub fn escape_markdown(s: &str) -> String {
+    let text = defuse_mentions(&normalise(s));
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut pending_blank = false;
+    let mut first = true;
+    for line in text.split('\n') {
+        let line = line.trim_matches(' ');
+        if line.is_empty() {
+            pending_blank = !first;
+            continue;
+        }
+        if !first {
+            out.push('\n');
+            if pending_blank {
+                out.push(NBSP);
+                out.push('\n');
+            }
+        }
+        escape_line(line, &mut out);
+        first = false;
+        pending_blank = false;
+    }
+    out
+}
+
+/// [`escape_markdown`] of [`single_line`]`(s)`: for table cells, list-item labels and anything
+/// else that must stay on one line.
+pub fn escape_markdown_line(s: &str) -> String {
+    escape_markdown(&single_line(s))
+}
+
+/// `s` as an inline code span, shown literally: on one line, mentions defused, fenced with one
+/// backtick more than the longest run of backticks inside and padded with a space where it
+/// starts or ends with a backtick or a space (CommonMark strips one such space). Backslash
+/// escapes do not work inside code spans, which is why this needs a helper of its own.
+/// Not for table cells: a `|` inside a code span still splits the cell there.
+pub fn code(s: &str) -> String {
+    let text = defuse_mentions(&single_line(&normalise(s)));
+    if text.is_empty() {
+        return "` `".to_string();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// `content` with `m.mentions` set to exactly `user_ids` (none: `{}`), and never `room`.
+///
+/// Any event that carries text from mail should go through this: a client or server that
+/// knows intentional mentions then notifies only these users, whatever the text says —
+/// including a member's display name, which no escaping can hide. Content that is not a JSON
+/// object is returned unchanged. For an edit, set the new content's mentions as well.
+pub fn with_mentions<S: AsRef<str>>(mut content: Value, user_ids: &[S]) -> Value {
+    let mut ids: Vec<&str> = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
+        let id = id.as_ref();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mentions = if ids.is_empty() {
+        json!({})
+    } else {
+        json!({ "user_ids": ids })
+    };
+    if let Some(object) = content.as_object_mut() {
+        object.insert("m.mentions".to_string(), mentions);
+    }
+    content
+}
+
+/// `s` cut to at most `max_bytes` bytes on a character boundary, ending in [`ELLIPSIS`] when
+/// something was cut (the ellipsis counts towards `max_bytes`; below its 3 bytes there is no
+/// room for it and the bare prefix is returned). Whitespace before the ellipsis is dropped.
+/// Truncate the raw value, then escape it.
+pub fn truncate(s: &str, max_bytes: usize) -> Cow<'_, str> {
+    if s.len() <= max_bytes {
+        return Cow::Borrowed(s);
+    }
+    if max_bytes < ELLIPSIS.len() {
+        return Cow::Borrowed(&s[..s.floor_char_boundary(max_bytes)]);
+    }
+    let cut = s.floor_char_boundary(max_bytes - ELLIPSIS.len());
+    Cow::Owned(format!("{}{ELLIPSIS}", s[..cut].trim_end()))
+}
+
+/// `s` on one line: `\r\n` and every other line break (`\r`, `\n`, U+0085, U+2028, U+2029),
+/// tabs and all other control characters become one space each. Nothing else changes. This
+/// is what a value needs before it goes into a mail header (no header injection) or onto a
+/// line of its own in a room.
+pub fn single_line(s: &str) -> Cow<'_, str> {
+    let breaks = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !s.contains(breaks) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() == Some(&'\n') {
+            chars.next();
+        }
+        out.push(if breaks(c) { ' ' } else { c });
+    }
+    Cow::Owned(out)
+}
+
+/// The normalisation every escaping helper applies first: steps 1–3 of the module
+/// documentation.
+fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('\n');
+            }
+            '\n' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => out.push(REPLACEMENT),
+            '\u{200B}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' => {}
+            '\u{E0000}'..='\u{E007F}' => {}
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Step 4 of the module documentation.
+fn defuse_mentions(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '@'
+            && !prev.is_some_and(|p| p.is_alphanumeric() || p == '_')
+            && chars.peek().is_some_and(|n| !n.is_whitespace())
+        {
+            out.push(WORD_JOINER);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// Escapes one line (no `\n`, no leading or trailing space) into `out`.
+fn escape_line(line: &str, out: &mut String) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut start = 0;
+    match chars[0] {
+        '#' | '>' | '-' | '+' | '=' => {
+            out.push('\\');
+            out.push(chars[0]);
+            start = 1;
+        }
+        c if c.is_ascii_digit() => {
+            let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+            if matches!(chars.get(digits), Some('.' | ')')) {
+                out.extend(&chars[..digits]);
+                out.push('\\');
+                out.push(chars[digits]);
+                start = digits + 1;
+            }
+        }
+        _ => {}
+    }
+    for i in start..chars.len() {
+        let c = chars[i];
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let escape = match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '~' | '|' => true,
+            '_' => {
+                !(prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric))
+            }
+            '&' => next.is_none_or(|n| n == '#' || n.is_ascii_alphanumeric()),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+
+    /// What the bot posts: the content `notice_markdown` builds, as JSON.
+    fn render(markdown: &str) -> Value {
+        serde_json::to_value(RoomMessageEventContent::notice_markdown(markdown)).unwrap()
+    }
+
+    /// The HTML a client shows: `formatted_body`, or the escaped body when ruma saw no
+    /// Markdown and sent none.
+    fn html_of(content: &Value) -> String {
+        match content["formatted_body"].as_str() {
+            Some(html) => html.to_string(),
+            None => escape_html(content["body"].as_str().unwrap()),
+        }
+    }
+
+    /// The text a reader sees in `html`: paragraphs and breaks as newlines, no tags, entities
+    /// decoded. Panics on any tag but `p` and `br`, since nothing else may come out.
+    fn visible(html: &str) -> String {
+        let mut text = String::new();
+        let mut rest = html;
+        while let Some(open) = rest.find('<') {
+            text.push_str(&rest[..open]);
+            let close = rest[open..].find('>').expect("unclosed tag") + open;
+            let tag = &rest[open..=close];
+            match tag {
+                "<p>" => {}
+                "</p>" | "<br />" => text.push('\n'),
+                other => panic!("unexpected tag {other} in {html}"),
+            }
+            rest = &rest[close + 1..];
+            if tag != "<p>" {
+                // pulldown-cmark writes a newline after a break and a paragraph.
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
+            }
+        }
+        text.push_str(rest);
+        let text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        text.lines()
+            .map(|l| if l == "\u{a0}" { "" } else { l })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end_matches('\n')
+            .to_string()
+    }
+
+    /// What `escape_markdown` promises to keep of `s`: the normalised text, mentions defused,
+    /// lines trimmed, blank runs collapsed, ends trimmed.
+    fn expected(s: &str) -> String {
+        let text = defuse_mentions(&normalise(s));
+        let mut lines: Vec<&str> = Vec::new();
+        for line in text.split('\n').map(|l| l.trim_matches(' ')) {
+            if line.is_empty() && lines.last().is_none_or(|l| l.is_empty()) {
+                continue;
+            }
+            lines.push(line);
+        }
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines.join("\n")
+    }
+
+    fn hostile() -> Vec<String> {
+        let mut list: Vec<String> = [
+            r#"<a href="https://phish.example">Accept here</a>"#,
+            "[Approve now](https://phish.example)",
+            "[Approve now][1]\n\n[1]: https://phish.example",
+            "[Approve now]\n\n[approve now]: https://phish.example \"title\"",
+            "![x](https://t.example/p.gif)",
+            "!<img src=x>[x](y)",
+            "<https://phish.example>",
+            "<mallory@evil.example>",
+            "<img src=x onerror=alert(1)>",
+            "<script>alert(1)</script>",
+            "<!-- hidden --> comment",
+            "<div>\nblock html\n</div>",
+            "&lt;script&gt; &#60;b&#62; &amp; &copy; &#x3C;i&#x3E;",
+            "R&D & more &",
+            "`code`",
+            "``double `tick` code``",
+            "```rust\nfenced\n```",
+            "~~~\nfenced tilde\n~~~",
+            "    indented code",
+            "\tindented by a tab",
+            "**bold** __bold__ *em* _em_ ~~strike~~ ~strike~",
+            "snake_case and first_last@example.org",
+            "# heading",
+            "###### heading six",
+            "Title\n=====",
+            "Title\n-----",
+            "---",
+            "***",
+            "_ _ _",
+            "> quote",
+            ">> nested quote",
+            "- item",
+            "+ item",
+            "* item",
+            "1. item",
+            "2) item",
+            "123456789. item",
+            "- [ ] task",
+            "| a | b |\n|---|---|\n| c | d |",
+            "a | b\n--- | ---\nc | d",
+            "@room",
+            "@room please",
+            "hello @room!",
+            "(@room)",
+            "@mallory:evil.example",
+            "ping @mallory:evil.example now",
+            "\\",
+            "ends with a backslash \\",
+            "\\*not bold\\*",
+            "line one\r\nline two\rline three\nline four",
+            "two trailing spaces  \nbreak",
+            "blank\n\n\n\nlines",
+            "\n\nleading and trailing blank lines\n\n",
+            "invoice\u{202E}fdp.exe",
+            "\u{2066}isolated\u{2069} and \u{202D}override\u{202C}",
+            "zero\u{200B}width\u{FEFF}chars\u{2060}here",
+            "tag\u{E0041}\u{E0042}chars",
+            "nul\u{0}and\u{7}bell\u{1b}[31mred",
+            "line\u{2028}separator\u{2029}paragraph",
+            "emoji 👩‍💻 and ZWNJ می‌خواهم",
+            "[x]: https://phish.example",
+            "http://bare.example/link stays text",
+            "a\n- item\n> quote\n# heading",
+            "<",
+            "&",
+            "_",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        list.push("<a href=x>".repeat(1000));
+        list.push("[link](https://phish.example) ".repeat(400));
+        list.push(format!("{}\n", "x".repeat(200)).repeat(50));
+        list.push("é".repeat(5000));
+        list
+    }
+
+    /// Words of `s` that must still be readable after escaping.
+    fn words(s: &str) -> Vec<String> {
+        normalise(s)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn hostile_strings_render_literally_through_matrix_sdk() {
+        for input in hostile() {
+            let escaped = escape_markdown(&input);
+            let content = render(&escaped);
+            let html = html_of(&content);
+            for tag in [
+                "<a",
+                "<img",
+                "<script",
+                "<h",
+                "<li",
+                "<ol",
+                "<ul",
+                "<table",
+                "<blockquote",
+                "<code",
+                "<pre",
+                "<em",
+                "<strong",
+                "<del",
+                "<div",
+                "<hr",
+                "<!--",
+                "<input",
+            ] {
+                assert!(!html.contains(tag), "{tag} from {input:?}: {html}");
+            }
+            let shown = visible(&html);
+            assert_eq!(shown, expected(&input), "shown text of {input:?}");
+            for word in words(&input) {
+                assert!(
+                    shown.contains(&word),
+                    "{word:?} lost from {input:?}: {shown}"
+                );
+            }
+            let body = content["body"].as_str().unwrap();
+            for mention in ["@room", "@mallory"] {
+                assert!(!body.contains(mention), "{mention} in body of {input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn escaped_values_stay_inside_the_template() {
+        // A value in a list item, in emphasis and in a quote, as the cards use them: it must
+        // neither close the template's markup nor start a block of its own.
+        for input in hostile() {
+            let v = escape_markdown(&input);
+            let md = format!("**Card**\n\n- Name: {v}\n- Country: **{v}**\n\n> {v}\n");
+            let html = html_of(&render(&md));
+            assert_eq!(html.matches("<li>").count(), 2, "{input:?}: {html}");
+            assert_eq!(html.matches("<strong>").count(), 2, "{input:?}: {html}");
+            assert_eq!(html.matches("<blockquote>").count(), 1, "{input:?}: {html}");
+            for tag in ["<a", "<img", "<h1", "<table", "<code", "<ol", "<hr"] {
+                assert!(!html.contains(tag), "{tag} from {input:?}: {html}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_line_values_keep_a_table_whole() {
+        for input in hostile() {
+            let v = escape_markdown_line(&input);
+            assert!(!v.contains('\n'), "{input:?}");
+            let md = format!("| field | value |\n|---|---|\n| name | {v} |\n| next | row |\n");
+            let html = html_of(&render(&md));
+            assert_eq!(html.matches("<tr>").count(), 3, "{input:?}: {html}");
+            assert_eq!(html.matches("<td>").count(), 4, "{input:?}: {html}");
+            assert!(!html.contains("<a") && !html.contains("<img"), "{html}");
+        }
+    }
+
+    #[test]
+    fn readable_text_is_left_alone() {
+        for s in [
+            "Aino Virtanen",
+            "Research & Innovation",
+            "alice@example.org",
+            "first_last@example.org",
+            "Ayuntamiento de Málaga (Andalucía), 2024",
+            "Is this a question? Yes: it is.",
+        ] {
+            assert_eq!(escape_markdown(s), s);
+        }
+        assert_eq!(escape_markdown("1. item"), "1\\. item");
+        assert_eq!(escape_markdown("a * b"), "a \\* b");
+        assert_eq!(escape_markdown("x_"), "x\\_");
+        assert_eq!(escape_markdown("&amp;"), "\\&amp;");
+        assert_eq!(escape_markdown("a\n\n\nb"), "a\n\u{a0}\nb");
+    }
+
+    #[test]
+    fn html_escaping() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+        assert_eq!(escape_html("@room"), "@\u{2060}room");
+        assert_eq!(escape_html("a\u{202E}b\u{200B}c"), "a\u{FFFD}bc");
+        for input in hostile() {
+            let html = escape_html(&input);
+            assert!(!html.contains('<') && !html.contains('>'), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_defused_but_addresses_kept() {
+        assert_eq!(plain_text("@room"), "@\u{2060}room");
+        assert_eq!(plain_text("hi @room."), "hi @\u{2060}room.");
+        assert_eq!(
+            plain_text("@mallory:evil.example"),
+            "@\u{2060}mallory:evil.example"
+        );
+        assert_eq!(plain_text("(@x:y)"), "(@\u{2060}x:y)");
+        assert_eq!(plain_text("alice@example.org"), "alice@example.org");
+        assert_eq!(plain_text("a @ b"), "a @ b");
+        assert_eq!(plain_text("end @"), "end @");
+        // A word joiner the sender put in is removed first, so it cannot hide an `@room`.
+        assert_eq!(plain_text("\u{2060}@room"), "@\u{2060}room");
+        assert_eq!(plain_text("a\r\nb"), "a\nb");
+    }
+
+    #[test]
+    fn mentions_key() {
+        let v = with_mentions(json!({"msgtype": "m.notice", "body": "x"}), &[] as &[&str]);
+        assert_eq!(v["m.mentions"], json!({}));
+        let v = with_mentions(v, &["@a:x", "@b:x", "@a:x"]);
+        assert_eq!(v["m.mentions"], json!({"user_ids": ["@a:x", "@b:x"]}));
+        assert!(v["m.mentions"].get("room").is_none());
+        let ids = vec!["@c:x".to_string()];
+        assert_eq!(
+            with_mentions(json!({}), &ids)["m.mentions"]["user_ids"][0],
+            "@c:x"
+        );
+        assert_eq!(with_mentions(json!("text"), &["@a:x"]), json!("text"));
+    }
+
+    #[test]
+    fn code_spans() {
+        assert_eq!(code("x"), "`x`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`start"), "`` `start ``");
+        assert_eq!(code(""), "` `");
+        assert_eq!(code("a\nb"), "`a b`");
+        for input in hostile() {
+            let html = html_of(&render(&format!("unknown command {}", code(&input))));
+            assert_eq!(html.matches("<code>").count(), 1, "{input:?}: {html}");
+            assert!(!html.contains("<a") && !html.contains("<img"), "{html}");
+            let inner = &html[html.find("<code>").unwrap() + 6..html.find("</code>").unwrap()];
+            let shown = inner
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&");
+            let want = defuse_mentions(&single_line(&normalise(&input)));
+            assert_eq!(shown.trim(), want.trim(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate("short", 10), "short");
+        assert!(matches!(truncate("short", 5), Cow::Borrowed(_)));
+        assert_eq!(truncate("abcdefgh", 6), "abc…");
+        assert_eq!(truncate("ab cdefgh", 6), "ab…");
+        // "é" is two bytes: never cut in half.
+        assert_eq!(truncate("ééééé", 7), "éé…");
+        assert_eq!(truncate("ééééé", 8), "éé…");
+        assert_eq!(truncate("ééééé", 9), "ééé…");
+        assert_eq!(truncate("éé", 1), "");
+        assert_eq!(truncate("abc", 2), "ab");
+        for n in 0..40 {
+            let t = truncate("😀 text with emoji 😀 and more", n);
+            assert!(t.len() <= n, "{n}: {t}");
+        }
+    }
+
+    #[test]
+    fn one_line() {
+        assert_eq!(single_line("a\r\nb\rc\nd\te"), "a b c d e");
+        assert_eq!(single_line("x\u{0}y\u{85}z\u{2028}w"), "x y z w");
+        assert!(matches!(single_line("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            single_line("Subject\r\nBcc: victim@example.org"),
+            "Subject Bcc: victim@example.org"
+        );
+    }
+}
