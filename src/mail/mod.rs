@@ -1,8 +1,9 @@
 //! Mail: in over IMAP ([`imap`], stored by [`inbound`]), understood by [`pipeline`]
-//! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room), out over SMTP
-//! through a durable [`outbox`]; [`thread`]s map both ways.
+//! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room with its [`html`]
+//! sanitised), out over SMTP through a durable [`outbox`]; [`thread`]s map both ways.
 
 pub mod automatic;
+pub mod html;
 pub mod imap;
 pub mod inbound;
 pub mod outbox;
