@@ -8,6 +8,7 @@ pub mod imap;
 pub mod inbound;
 pub mod outbox;
 pub mod pipeline;
+pub mod quote;
 pub mod render;
 pub mod route;
 pub mod thread;
