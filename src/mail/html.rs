@@ -60,6 +60,33 @@ pub struct Sanitized {
     pub fragment: Fragment,
     /// Content ids referenced as `cid:` images, in order of appearance, without duplicates.
     pub cids: Vec<String>,
+    /// The HTML had more than [`MAX_TAGS`] tags and only its beginning was read.
+    pub cut: bool,
+}
+
+/// Start tags of a mail's HTML given to the parser; the rest is not read. ruma-html 0.8
+/// walks siblings in quadratic time (each step looks its node up in the parent) and frees a
+/// tree recursively, so a hostile mail of nested `<div>`s would overflow the stack — an
+/// abort, not a panic — and a flat one would take minutes. Nesting cannot exceed the number
+/// of start tags; at 4000 both stay small (a few tens of milliseconds, well under 2 MiB of
+/// stack in a debug build), and 4000 tags is over a hundred KiB of Outlook HTML, far more than
+/// a room event shows.
+pub const MAX_TAGS: usize = 4000;
+
+/// The beginning of `html` with at most `max` start tags, cut before a `<` (the parser closes
+/// whatever is open at the end of its input), and whether anything was left out.
+fn first_tags(html: &str, max: usize) -> (&str, bool) {
+    let bytes = html.as_bytes();
+    let mut seen = 0;
+    for (i, pair) in bytes.windows(2).enumerate() {
+        if pair[0] == b'<' && pair[1].is_ascii_alphabetic() {
+            seen += 1;
+            if seen > max {
+                return (&html[..i], true);
+            }
+        }
+    }
+    (html, false)
 }
 
 /// Elements we write out: the Matrix specification's list (as ruma-html applies it) minus
@@ -216,6 +243,7 @@ fn config() -> SanitizerConfig {
 
 /// Parses and sanitises a mail's HTML. `cid` says how each embedded image is shown.
 pub fn sanitize(html: &str, cid: &dyn Fn(&str) -> CidImage) -> Sanitized {
+    let (html, cut) = first_tags(html, MAX_TAGS);
     let dom = Html::parse(html);
     dom.sanitize_with(&config());
     let mut cx = Convert {
@@ -229,6 +257,7 @@ pub fn sanitize(html: &str, cid: &dyn Fn(&str) -> CidImage) -> Sanitized {
     Sanitized {
         fragment: Fragment(nodes),
         cids: cx.cids,
+        cut,
     }
 }
 
@@ -1000,6 +1029,24 @@ mod tests {
         }
         let (t, _) = f.truncated(24, &str::len);
         assert_eq!(t.to_html(), "<p>first <b>bold</b></p>");
+    }
+
+    #[test]
+    fn hostile_sizes_are_read_in_part() {
+        // Nested far past what freeing the tree recursively survives.
+        let deep = format!("<p>start</p>{}", "<div>".repeat(100_000));
+        let s = sanitize(&deep, &|_| CidImage::Missing { name: None });
+        assert!(s.cut && s.fragment.to_html().starts_with("<p>start</p><div><div>"));
+        let flat = "<br>".repeat(1_000_000);
+        let s = sanitize(&flat, &|_| CidImage::Missing { name: None });
+        assert!(s.cut);
+        assert_eq!(s.fragment.to_html().matches("<br>").count(), MAX_TAGS);
+        // Cut before a tag, never inside one.
+        assert_eq!(
+            first_tags("<a href=\"x\">a</a><b>b</b>", 1),
+            ("<a href=\"x\">a</a>", true)
+        );
+        assert_eq!(first_tags("a < b <3", 0), ("a < b <3", false));
     }
 
     #[test]
