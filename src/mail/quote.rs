@@ -37,10 +37,11 @@ pub enum Fold {
 }
 
 /// Whether a subject announces a forward (`Fwd:`, `TR :`, `WG:`, `RV:`, `I:`…), whose
-/// "quoted" part is the very content the secretariat must read.
+/// "quoted" part is the very content the secretariat must read. `VS:` is a forward in Danish
+/// and Norwegian but a reply in Finnish: taken as a forward, which folds less.
 pub fn is_forward(subject: &str) -> bool {
     static FORWARD_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)^\s*(fwd?|tr|wg|rv|i|enc|doorst|pd|vs|fs|reenv)\s*:").expect("regex")
+        Regex::new(r"(?i)^\s*(fwd?|tr|wg|rv|i|enc|doorst|pd|vs|vb|vl)\s*:").expect("regex")
     });
     FORWARD_SUBJECT.is_match(subject)
 }
@@ -86,44 +87,131 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("quote pattern")
 }
 
-/// Ends with a reply verb and a colon: "wrote:", "a écrit :", "schrieb … :", "ha scritto:"…
-static ATTRIBUTION_END: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)(\bwrote|\ba\s+écrit|\bschrieb\b.{0,200}|\bgeschrieben|\bha\s+scritto|\bescribió|\bescreveu|\bschreef\b.{0,200}|\bgeschreven|\bnapisał(a|\(a\))?|\bpisze)\s*:$",
-    )
-});
-/// How attributions open: "On", "Le", "Am", "Il (giorno)", "El", "Op", "Em", "No dia",
-/// "W dniu", "Dnia".
-static ATTRIBUTION_START: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)^(on|le|am|il|el|op|em|no dia|w dniu|dnia)\b"));
-static DIGIT: LazyLock<Regex> = LazyLock::new(|| re(r"\d"));
+/// `(?i)` + `before` + `(a|b|…)` + `after`.
+fn any_of(before: &str, words: &[&str], after: &str) -> Regex {
+    re(&format!("(?i){before}({}){after}", words.join("|")))
+}
 
+/// Verbs that end an attribution, before its colon. Those some clients put before the date
+/// ("schrieb am …:", "skrev den …:") take what follows.
+const REPLY_VERBS: &[&str] = &[
+    "wrote",
+    r"a\s+écrit",
+    r"schrieb\b.{0,200}",
+    "geschrieben",
+    r"ha\s+scritto",
+    "escribió",
+    "escreveu",
+    r"schreef\b.{0,200}",
+    "geschreven",
+    r"napisał(a|\(a\))?",
+    "pisze",
+    r"skrev\b.{0,200}",
+    r"kirjoitti\b.{0,200}",
+    r"napsal(a|\(a\))?",
+    r"napísal(a|\(a\))?",
+    "írta",
+    r"a\s+scris",
+    "έγραψε",
+    "написа",
+    "rakstīja",
+    "rašė",
+    "kirjutas",
+];
+/// How attributions open: "On", "Le", "Am", "Il (giorno)", "El", "Op", "Em", "No dia",
+/// "W dniu", "Dnia", "Den".
+const ATTRIBUTION_OPENINGS: &[&str] = &[
+    "on", "le", "am", "il", "el", "op", "em", "no dia", "w dniu", "dnia", "den",
+];
+/// Outlook's header labels, in the languages it is used in here.
+const FROM_LABELS: &[&str] = &["from", "de", "von", "da", "van", "od", "fra", "från"];
+const DATE_LABELS: &[&str] = &[
+    "sent",
+    "date",
+    "envoyé",
+    "gesendet",
+    "datum",
+    "inviato",
+    "data",
+    "enviado el",
+    "enviado",
+    "enviada",
+    "fecha",
+    "verzonden",
+    "wysłano",
+    "sendt",
+    "skickat",
+];
+const SUBJECT_LABELS: &[&str] = &[
+    "subject",
+    "objet",
+    "betreff",
+    "oggetto",
+    "asunto",
+    "onderwerp",
+    "assunto",
+    "temat",
+    "emne",
+    "ämne",
+];
+const ORIGINAL_MESSAGE_TITLES: &[&str] = &[
+    "original message",
+    "message d'origine",
+    "message original",
+    "ursprüngliche nachricht",
+    "originalnachricht",
+    "messaggio originale",
+    "mensaje original",
+    "oorspronkelijk bericht",
+    "origineel bericht",
+    "mensagem original",
+    "wiadomość oryginalna",
+];
+const FORWARD_TITLES: &[&str] = &[
+    "forwarded message",
+    "begin forwarded message",
+    "message transféré",
+    "message réexpédié",
+    "weitergeleitete nachricht",
+    "messaggio inoltrato",
+    "mensaje reenviado",
+    "doorgestuurd bericht",
+    "mensagem encaminhada",
+    "mensagem reencaminhada",
+    "wiadomość przekazana",
+];
+/// The last line a phone or a webmail appends.
+const TRAILERS: &[&str] = &[
+    "sent from my .{1,40}",
+    "sent from (outlook|mail|yahoo mail|proton ?mail|samsung).{0,40}",
+    "get outlook for .{1,20}",
+    "sent with .{1,40}",
+    "envoyé de mon .{1,40}",
+    "envoyé depuis .{1,40}",
+    "von meinem .{1,40} gesendet",
+    "gesendet von .{1,40}",
+    "inviato da(l mio)? .{1,40}",
+    "enviado desde mi .{1,40}",
+    "enviado do meu .{1,40}",
+    "verzonden (vanaf|met) .{1,40}",
+    "verstuurd vanaf .{1,40}",
+    "wysłane z .{1,40}",
+];
+
+static ATTRIBUTION_END: LazyLock<Regex> = LazyLock::new(|| any_of(r"\b", REPLY_VERBS, r"\s*:$"));
+static ATTRIBUTION_START: LazyLock<Regex> =
+    LazyLock::new(|| any_of("^", ATTRIBUTION_OPENINGS, r"\b"));
+static DIGIT: LazyLock<Regex> = LazyLock::new(|| re(r"\d"));
+/// Outlook bolds labels in plain text as `*From:*`.
 static HEADER_FROM: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)^\*?\s*(from|de|von|da|van|od|fra|från)\s*:\s*\*?\s*\S"));
-static HEADER_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)^\*?\s*(sent|date|envoyé|gesendet|datum|inviato|data|enviado|fecha|verzonden|wysłano|sendt|skickat)\s*:",
-    )
-});
-static HEADER_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)^\*?\s*(subject|objet|betreff|oggetto|asunto|onderwerp|assunto|temat|emne|ämne)\s*:")
-});
-static ORIGINAL_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)^-{2,}\s*(original message|message d'origine|ursprüngliche nachricht|originalnachricht|messaggio originale|mensaje original|oorspronkelijk bericht|origineel bericht|mensagem original|wiadomość oryginalna)\s*-{2,}$",
-    )
-});
-static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)(forwarded message|begin forwarded message|message transféré|message réexpédié|weitergeleitete nachricht|messaggio inoltrato|mensaje reenviado|doorgestuurd bericht|mensagem encaminhada|mensagem reencaminhada|wiadomość przekazana)",
-    )
-});
-/// The last line a phone or webmail appends.
-static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)^(sent from my .{1,40}|sent from (outlook|mail|yahoo mail|proton ?mail|samsung).{0,40}|get outlook for .{1,20}|sent with .{1,40}|envoyé de mon .{1,40}|envoyé depuis .{1,40}|von meinem .{1,40} gesendet|gesendet von .{1,40}|inviato da(l mio)? .{1,40}|enviado desde mi .{1,40}|enviado do meu .{1,40}|verzonden (vanaf|met) .{1,40}|verstuurd vanaf .{1,40}|wysłane z .{1,40})$",
-    )
-});
+    LazyLock::new(|| any_of(r"^\*?\s*", FROM_LABELS, r"\s*:\s*\*?\s*\S"));
+static HEADER_DATE: LazyLock<Regex> = LazyLock::new(|| any_of(r"^\*?\s*", DATE_LABELS, r"\s*:"));
+static HEADER_SUBJECT: LazyLock<Regex> =
+    LazyLock::new(|| any_of(r"^\*?\s*", SUBJECT_LABELS, r"\s*:"));
+static ORIGINAL_MESSAGE: LazyLock<Regex> =
+    LazyLock::new(|| any_of(r"^-{2,}\s*", ORIGINAL_MESSAGE_TITLES, r"\s*-{2,}$"));
+static FORWARDED: LazyLock<Regex> = LazyLock::new(|| any_of("", FORWARD_TITLES, ""));
+static TRAILER: LazyLock<Regex> = LazyLock::new(|| any_of("^", TRAILERS, "$"));
 
 fn is_attribution(s: &str) -> bool {
     // An attribution names a date or an address; "The chair wrote:" before a quote is the
@@ -235,6 +323,8 @@ fn valid_quote(lines: &[Line], c: usize, kind: Kind) -> bool {
     if !has_new_text(&lines[..c]) {
         return false;
     }
+    // A header block inside a quote is older history; what follows the quote may be answers.
+    let kind = if lines[c].quoted { Kind::Thread } else { kind };
     // A forward's header block introduces the content, not history.
     let opening = lines[c..].iter().filter(|l| !l.blank()).take(6);
     let closing = lines[..c].iter().rev().filter(|l| !l.blank()).take(2);
@@ -267,11 +357,8 @@ fn choose_quote<P: Ord + Clone>(
 /// Signature candidates among `lines[..end]`: the `-- ` delimiter, a phone trailer.
 fn signature_lines(lines: &[Line], end: usize) -> Vec<usize> {
     let mut found = Vec::new();
-    if let Some(d) = (0..end).find(|&i| lines[i].text == "--" && !lines[i].quoted) {
-        let after = lines[d + 1..end].iter().filter(|l| !l.blank()).count();
-        if after <= MAX_SIGNATURE_LINES {
-            found.push(d);
-        }
+    if let Some(d) = (0..end).find(|&i| lines[i].text == "--") {
+        found.push(d);
     }
     if let Some(t) = (0..end).rev().find(|&i| !lines[i].blank())
         && TRAILER.is_match(&lines[t].text)
@@ -281,12 +368,30 @@ fn signature_lines(lines: &[Line], end: usize) -> Vec<usize> {
     found
 }
 
+/// A signature runs from its first line to the quote (or the end), so it must be short and
+/// hold nothing but itself: no quoted line (a quote left shown, answers below it), no
+/// forwarded message or earlier mail.
+fn valid_signature(lines: &[Line], c: usize, end: usize) -> bool {
+    let region = &lines[c..end];
+    has_new_text(&lines[..c])
+        && region.iter().filter(|l| !l.blank()).count() <= MAX_SIGNATURE_LINES + 1
+        && region.iter().enumerate().all(|(i, l)| {
+            !l.quoted
+                && !FORWARDED.is_match(&l.text)
+                && !ORIGINAL_MESSAGE.is_match(&l.text)
+                && !header_block(lines, c + i)
+        })
+}
+
 fn choose_signature<P: Ord + Clone>(
     lines: &[Line],
+    end: usize,
     mut cands: Vec<Candidate<P>>,
 ) -> Option<Candidate<P>> {
     cands.sort_by(|a, b| (a.line, &a.at).cmp(&(b.line, &b.at)));
-    cands.into_iter().find(|c| has_new_text(&lines[..c.line]))
+    cands
+        .into_iter()
+        .find(|c| valid_signature(lines, c.line, end))
 }
 
 /// Splits a plain-text body.
@@ -326,7 +431,7 @@ pub fn split_text(body: &str, fold: Fold) -> Split<String> {
             at: line,
         })
         .collect();
-    let sig = choose_signature(&lines, sig_cands).map_or(end, |c| c.line);
+    let sig = choose_signature(&lines, end, sig_cands).map_or(end, |c| c.line);
     let part = |from: usize, to: usize| {
         let s = raw[from..to].join("\n");
         let s = s.trim_matches(['\n', '\r', ' ', '\t']);
@@ -591,7 +696,7 @@ pub fn split_html(fragment: Fragment, fold: Fold) -> Split<Fragment> {
             });
         }
     }
-    let sig = choose_signature(lines, sig_cands);
+    let sig = choose_signature(lines, end, sig_cands);
 
     let whole = fragment.clone();
     let (before, quoted) = match &quote {

@@ -262,3 +262,53 @@ fn html_lines_inside_one_text_node_are_not_cut() {
     let s = html("<pre>Yes.</pre><pre>-- \nBob</pre>");
     assert_eq!(s.signature.as_deref(), Some("<pre>-- \nBob</pre>"));
 }
+
+#[test]
+fn a_signature_never_swallows_what_follows_it() {
+    // Bottom-posted: the quoted mail's own signature marker must not hide the answer below.
+    let s = html(
+        "<blockquote class=\"gmail_quote\">Can you come?<div class=\"gmail_signature\">Alice</div></blockquote>\
+         <div>Yes, I can.</div>",
+    );
+    assert_eq!(s.signature, None);
+    assert!(s.new.contains("Yes, I can."), "{s:?}");
+    // A forward: the signature above the forwarded message is not followed by it.
+    let s = split_text(
+        "FYI\n-- \nBob\n\n---------- Forwarded message ---------\nFrom: Carol\nDate: Mon\nSubject: x\n\nThe paper.",
+        Fold::SignatureOnly,
+    );
+    assert_eq!(s.signature, None);
+    assert!(s.new.ends_with("The paper."));
+    // A delimiter before a quote that stays shown.
+    let s = text("Thanks\n-- \nBob\n> quoted\nmy answer");
+    assert_eq!((s.signature, s.quoted), (None, None));
+}
+
+#[test]
+fn outlook_marker_inside_a_quote_keeps_later_answers() {
+    let s = html(
+        "<div class=\"gmail_quote\"><div>On Mon, Alice &lt;a@example.org&gt; wrote:</div>\
+         <blockquote class=\"gmail_quote\"><div>first</div><div id=\"divRplyFwdMsg\"><b>From:</b> Carol<br>\
+         <b>Sent:</b> Monday<br><b>Subject:</b> x</div><div>older</div></blockquote>\
+         <div>My answer.</div><blockquote class=\"gmail_quote\">rest</blockquote></div>",
+    );
+    assert!(s.new.contains("My answer."), "{s:?}");
+    assert!(s.quoted.unwrap().contains("rest"));
+}
+
+#[test]
+fn more_languages() {
+    let s = text(
+        "Sí.\n\nDe: Alice\nEnviado el: lunes, 3 de junio de 2024 10:00\nPara: WG\nAsunto: x\n\nold",
+    );
+    assert_eq!(s.new, "Sí.");
+    for attribution in [
+        "Op 3 jun. 2024 om 10:00 heeft Alice <a@example.org> het volgende geschreven:",
+        "pon., 3 cze 2024 o 10:00 Alice <a@example.org> napisał(a):",
+        "Den 3 juni 2024 kl. 10:00 skrev Alice <a@example.org>:",
+        "Alice <a@example.org> kirjoitti 3.6.2024 klo 10.00:",
+    ] {
+        let s = text(&format!("Ok.\n\n{attribution}\n> a\n"));
+        assert_eq!(s.new, "Ok.", "{attribution}");
+    }
+}
