@@ -778,12 +778,10 @@ impl TextWriter {
                 self.text("---");
                 self.brk(1);
             }
-            "img" => {
-                let alt = e.attrs.iter().find(|(k, _)| *k == "alt").map(|(_, v)| v);
-                self.text(
-                    &format!("[image: {}]", alt.map_or("", String::as_str)).replace(": ]", "]"),
-                );
-            }
+            "img" => match e.attrs.iter().find(|(k, _)| *k == "alt") {
+                Some((_, alt)) => self.text(&format!("[image: {alt}]")),
+                None => self.text("[image]"),
+            },
             "a" => {
                 let before = self.out.len();
                 self.nodes(&e.children, pre);

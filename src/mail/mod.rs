@@ -1,6 +1,7 @@
 //! Mail: in over IMAP ([`imap`], stored by [`inbound`]), understood by [`pipeline`]
 //! ([`automatic`] detection, [`route`]ing, [`render`]ing for a room with its [`html`]
-//! sanitised), out over SMTP through a durable [`outbox`]; [`thread`]s map both ways.
+//! sanitised and its [`quote`]d history folded), out over SMTP through a durable [`outbox`];
+//! [`thread`]s map both ways.
 
 pub mod automatic;
 pub mod html;

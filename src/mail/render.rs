@@ -284,7 +284,9 @@ fn fit(
         + json_len(&note_html);
     let avail = BUDGET.saturating_sub(fixed);
     let (b, h) = (json_len(text), json_len(&full_html));
-    let mut body_max = avail * b / (b + h).max(1);
+    // In u128: a 25 MiB mail times the budget overflows a 32-bit usize.
+    let share = avail as u128 * b as u128 / (b as u128 + h as u128).max(1);
+    let mut body_max = usize::try_from(share).unwrap_or(avail).min(avail);
     let mut html_max = avail - body_max;
     if b < body_max {
         html_max += body_max - b;
@@ -332,7 +334,7 @@ fn cut_text(text: &str, max: usize) -> &str {
 /// Header text: one line (a name with a line break could forge a header line in `body`), no
 /// bidirectional overrides (they disguise file names), at most `max` characters.
 fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut out = String::with_capacity(s.len().min(max.saturating_mul(4)));
     let mut space = false;
     for c in s.chars() {
         if matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
@@ -443,6 +445,19 @@ fn collect_parts(msg: &Message<'_>) -> Vec<Part> {
         .collect()
 }
 
+fn shorten_keeping_extension(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.chars().count() <= 10 => {
+            let stem: String = stem.chars().take(max - ext.chars().count() - 2).collect();
+            format!("{stem}….{ext}")
+        }
+        _ => one_line(name, max),
+    }
+}
+
 fn mark_inline(parts: &mut [Part], cids: &[String]) {
     for part in parts {
         part.inline = part
@@ -452,14 +467,18 @@ fn mark_inline(parts: &mut [Part], cids: &[String]) {
     }
 }
 
+/// Longest file name kept, in characters.
+const MAX_FILENAME_CHARS: usize = 120;
+
 /// A file name safe to show and to save under: the last path segment, one line, no leading
-/// dots; `part-<n>.<subtype>` when the mail gives none.
+/// dots, shortened before its extension; `part-<n>.<subtype>` when the mail gives none.
 fn filename(name: Option<&str>, index: u32, content_type: &str) -> String {
     let cleaned = name
         .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
-        .map(|n| one_line(n, 120))
+        .map(|n| one_line(n, usize::MAX))
         .map(|n| n.trim_start_matches('.').trim().to_owned())
-        .filter(|n| !n.is_empty());
+        .filter(|n| !n.is_empty())
+        .map(|n| shorten_keeping_extension(&n, MAX_FILENAME_CHARS));
     cleaned.unwrap_or_else(|| {
         let ext = content_type
             .split_once('/')
@@ -770,6 +789,22 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("[image: logo.png]"));
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            filename(Some("C:\\Users\\x\\..\\report.pdf"), 3, "application/pdf"),
+            "report.pdf"
+        );
+        assert_eq!(filename(Some("..."), 3, "image/png"), "part-3.png");
+        assert_eq!(filename(None, 4, "application/vnd.ms-excel"), "part-4");
+        let long = format!("{}.docx", "n".repeat(300));
+        let short = filename(Some(&long), 1, "application/octet-stream");
+        assert!(
+            short.ends_with("….docx") && short.chars().count() == MAX_FILENAME_CHARS,
+            "{short}"
+        );
     }
 
     #[test]
