@@ -892,6 +892,57 @@ mod tests {
         assert!(formatted(&r.content).contains("<p>Agenda</p>"));
     }
 
+    /// Every fixture, rendered with every inline image uploaded: the corpus the properties
+    /// below hold for.
+    fn corpus() -> Vec<(String, Rendered)> {
+        let dir = format!("{}/tests/fixtures/bridge", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 15, "fixtures missing from {dir}");
+        names
+            .into_iter()
+            .map(|name| {
+                let raw = fixture(&name);
+                let r = render(&parse(&raw), 1, None, &|cid| {
+                    Some(format!(
+                        "mxc://example.org/{}",
+                        cid.replace(['.', '@'], "_")
+                    ))
+                });
+                (name, r)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn formatted_bodies_are_inside_the_matrix_allowlist() {
+        for (name, r) in corpus() {
+            let html = formatted(&r.content);
+            let reparsed = ruma_html::Html::parse(html).to_string();
+            let strict = ruma_html::Html::parse(html);
+            strict.sanitize_with(&ruma_html::SanitizerConfig::strict());
+            assert_eq!(
+                strict.to_string(),
+                reparsed,
+                "{name}: the sanitiser still had work"
+            );
+            assert!(html.contains("<blockquote>"), "{name}");
+            assert!(
+                serde_json::to_vec(&r.content).unwrap().len() <= BUDGET,
+                "{name}"
+            );
+        }
+        let (_, cid) = corpus()
+            .into_iter()
+            .find(|(n, _)| n == "cid-images.eml")
+            .unwrap();
+        assert!(formatted(&cid.content).contains("<img src=\"mxc://example.org/logo_01DA0000\""));
+    }
+
     #[test]
     fn json_len_matches_serde_json() {
         let s = "a\"b\\c\nd\te\u{1}f\u{7f}é🎉\u{2028}</script>";
