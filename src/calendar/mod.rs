@@ -9,6 +9,8 @@
 //! Layout:
 //! - [`datespec`] — exact time / whole day / month only; sorting, "past", DST resolution.
 //! - [`model`] — the items, their groups, and [`Calendar`]; [`ids`] — their stable ids.
+//! - [`recurrence`] — series: weekly, monthly… rules with cancelled and moved occurrences,
+//!   expanded lazily in local time.
 //! - [`file`](mod@file) — the TOML calendar file (see `config/calendar.example.toml`).
 //! - [`schedule`] — cron expressions fired in local time; `convene calendar preview`.
 //! - [`reminders`] — offsets, due times and keys, catch-up after downtime, messages.
@@ -31,6 +33,7 @@ pub mod ics;
 pub mod ids;
 pub mod model;
 pub mod phrases;
+pub mod recurrence;
 pub mod reminders;
 pub mod schedule;
 
@@ -41,6 +44,7 @@ pub use model::{
     Milestone, Mode,
 };
 pub use phrases::{Proposal, ProposalKind};
+pub use recurrence::{ByDay, End, Freq, Override, Repeat};
 pub use reminders::{Due, Offsets, Reminder};
 pub use schedule::Schedule;
 
