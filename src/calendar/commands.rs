@@ -288,6 +288,7 @@ async fn edit(ctx: &Ctx, inv: &Invocation<'_>, name: &str, text: &str) -> anyhow
                 agenda: Vec::new(),
                 minutes_link: a.get("minutes").map(str::to_owned),
                 cancelled: false,
+                repeat: None,
             })
         }
         ("meeting", "edit" | "cancel") => {
@@ -337,6 +338,7 @@ async fn edit(ctx: &Ctx, inv: &Invocation<'_>, name: &str, text: &str) -> anyhow
                 due,
                 groups: groups.unwrap_or_default(),
                 source: a.get("source").map(str::to_owned),
+                repeat: None,
             })
         }
         ("call", "add") => {

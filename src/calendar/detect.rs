@@ -82,6 +82,7 @@ pub async fn accept(ctx: &Ctx, room: &str, id: i64) -> anyhow::Result<()> {
             due: p.when.clone(),
             groups,
             source: Some(format!("mail: “{}”", p.sentence.replace('\n', " "))),
+            repeat: None,
         }),
         ProposalKind::Meeting => Item::Meeting(Meeting {
             id: item_id,
@@ -95,6 +96,7 @@ pub async fn accept(ctx: &Ctx, room: &str, id: i64) -> anyhow::Result<()> {
             agenda: Vec::new(),
             minutes_link: None,
             cancelled: false,
+            repeat: None,
         }),
     };
     store::upsert(&ctx.db, &item, store::MAIL).await?;

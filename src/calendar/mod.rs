@@ -8,7 +8,8 @@
 //!
 //! Layout:
 //! - [`datespec`] — exact time / whole day / month only; sorting, "past", DST resolution.
-//! - [`model`] — the items, their groups, and [`Calendar`]; [`ids`] — their stable ids.
+//! - [`model`] — the items, their groups, and [`Calendar`]; their [`Occurrence`]s; [`ids`] —
+//!   their stable ids.
 //! - [`recurrence`] — series: weekly, monthly… rules with cancelled and moved occurrences,
 //!   expanded lazily in local time.
 //! - [`file`](mod@file) — the TOML calendar file (see `config/calendar.example.toml`).
@@ -41,7 +42,7 @@ pub use cadence::Cadence;
 pub use datespec::{DEFAULT_TZ, DateSpec};
 pub use model::{
     AgendaItem, AgendaKind, Calendar, Call, CallKind, Deadline, Item, ItemKind, ItemRef, Meeting,
-    Milestone, Mode,
+    Milestone, Mode, Occurrence,
 };
 pub use phrases::{Proposal, ProposalKind};
 pub use recurrence::{ByDay, End, Freq, Override, Repeat};

@@ -21,6 +21,7 @@ fn meeting(id: &str, start: &str) -> Meeting {
         agenda: vec![],
         minutes_link: None,
         cancelled: false,
+        repeat: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn whole_days_count_back_from_nine_and_months_are_never_reminded() {
         due: "2023-05-03".parse().unwrap(),
         groups: vec![],
         source: None,
+        repeat: None,
     });
     assert_eq!(
         dues(&deadline),
