@@ -6,40 +6,45 @@
 //! groups, and an item of all groups concerns every group. Upcoming means not yet
 //! [past](DateSpec::is_past): a meeting on today's date is still "next" until it starts, a
 //! month-only one until the month is over.
+//!
+//! Series answer by occurrence: `!next` and `!agenda next` give the next date of a series,
+//! `!meetings` lists each occurrence of the year (cancelled ones struck through, moved ones
+//! saying from when), `!deadlines` the next date of each recurring deadline with its rule,
+//! `!agenda` finds an occurrence by date or by occurrence id (`<id>@2026-05-19`), and
+//! `!timeline` shows a series once, at its first date in the year, with its rule.
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::datespec::DateSpec;
 use super::humanize::{self, group_label};
-use super::model::{Calendar, Call, Item, Meeting, Mode, concerns};
+use super::model::{Calendar, Call, Item, ItemKind, ItemRef, Meeting, Mode, Occurrence, concerns};
 
 /// `!next [group]`: the next meeting and the next deadline.
 pub fn next(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> String {
-    let mut out = match upcoming_meetings(cal, group, now, tz).first() {
-        Some(m) => format!(
-            "**Next meeting**{}: {} — {} · {}",
-            for_group(group),
-            title(m),
-            meeting_when(m, now, tz),
-            place(m)
-        ),
+    let meetings = upcoming(cal, ItemKind::Meeting, group, now, tz);
+    let mut out = match meetings.iter().find_map(|o| Some((o, o.meeting()?))) {
+        Some((o, m)) => {
+            format!(
+                "**Next meeting**{}: {} — {} · {}{}",
+                for_group(group),
+                title(m),
+                meeting_when(m, now, tz),
+                place(m),
+                rule_suffix(cal, o)
+            )
+        }
         None => format!("No meeting planned{}.", for_group(group)),
     };
-    let mut deadlines: Vec<_> = cal
-        .deadlines
-        .iter()
-        .filter(|d| concerns(&d.groups, group) && !d.due.is_past(now, tz))
-        .collect();
-    deadlines.sort_by_key(|d| d.due.sort_key());
-    if let Some(d) = deadlines.first() {
+    if let Some(o) = upcoming(cal, ItemKind::Deadline, group, now, tz).first() {
         write!(
             out,
-            "\n**Next deadline**: {} — {}",
-            d.title,
-            humanize::when(&d.due, now, tz)
+            "\n**Next deadline**: {} — {}{}",
+            o.item.title(),
+            humanize::when(o.start(), now, tz),
+            rule_suffix(cal, o)
         )
         .unwrap();
     }
@@ -55,24 +60,64 @@ pub fn meetings(
     tz: Tz,
 ) -> String {
     let today = today(now, tz);
-    let mut list: Vec<&Meeting> = cal
-        .meetings
-        .iter()
-        .filter(|m| concerns(&m.groups, group) && m.start.year() == year)
+    let list: Vec<Occurrence> = in_year(cal, year, tz)
+        .filter(|o| o.meeting().is_some_and(|m| concerns(&m.groups, group)))
         .collect();
     if list.is_empty() {
         return format!("No meetings in {year}{}.", for_group(group));
     }
-    list.sort_by_key(|m| m.start.sort_key());
     let mut out = format!("**Meetings {year}**{}", for_group(group));
-    for m in list {
+    for (o, m) in list.iter().filter_map(|o| Some((o, o.meeting()?))) {
         let date = humanize::span_plain(&m.start, m.end.as_ref(), today, tz);
         write!(out, "\n- {date} · {} · {}", place(m), title(m)).unwrap();
+        if let (true, Some(original)) = (o.moved, o.original) {
+            write!(out, " · moved from {}", humanize::day(original, today)).unwrap();
+        }
         if let Some(link) = &m.minutes_link {
             write!(out, " · [minutes]({link})").unwrap();
         }
     }
     out
+}
+
+/// The occurrences starting in `year` (by their local date, as a one-off item's year is
+/// read), in order; cancelled ones included.
+fn in_year(cal: &Calendar, year: i32, tz: Tz) -> impl Iterator<Item = Occurrence> + '_ {
+    let bound = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .map(|d| DateSpec::Day(d).start_utc(tz))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    // A day of slack either side for items in other zones than the reader's.
+    let (from, to) = (
+        bound(year) - TimeDelta::days(1),
+        bound(year + 1) + TimeDelta::days(1),
+    );
+    cal.occurrences_between(from, to, tz)
+        .filter(move |o| o.start().year() == year)
+}
+
+/// For each item of `kind` concerning `group`, its next occurrence not past nor cancelled,
+/// soonest first.
+fn upcoming(
+    cal: &Calendar,
+    kind: ItemKind,
+    group: Option<&str>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<Occurrence> {
+    cal.next_of_each(now, tz, |item| item.kind() == kind && item.concerns(group))
+}
+
+/// " · every 2 weeks on Tuesday" for an occurrence of a series; nothing for a one-off item.
+fn rule_suffix(cal: &Calendar, o: &Occurrence) -> String {
+    match cal.get(&o.item_ref()) {
+        Some(item) => match item.repeat() {
+            Some(rule) => format!(" · {}", humanize::repeat(rule, item.when().first_day())),
+            None => String::new(),
+        },
+        None => String::new(),
+    }
 }
 
 /// `!agenda <meeting>`: by id, by date (`2024-04-24`, or `2025-06` for a month), or `next`.
@@ -84,28 +129,54 @@ pub fn agenda(
     tz: Tz,
 ) -> String {
     let query = query.trim();
+    let by_ref = |id: &str| {
+        cal.occurrence(&ItemRef {
+            kind: ItemKind::Meeting,
+            id: id.to_owned(),
+        })
+    };
     let found = if query.eq_ignore_ascii_case("next") {
-        upcoming_meetings(cal, group, now, tz).into_iter().next()
+        upcoming(cal, ItemKind::Meeting, group, now, tz)
+            .into_iter()
+            .next()
     } else if let Some(m) = cal.meeting(query) {
-        Some(m)
+        // A series by its id: its next date, else its first.
+        match m.repeat {
+            None => by_ref(query),
+            Some(_) => cal
+                .next_of_each(now, tz, |i| i.kind() == ItemKind::Meeting && i.id() == m.id)
+                .into_iter()
+                .next()
+                .or_else(|| m.occurrences_from(DateTime::<Utc>::MIN_UTC, tz).next()),
+        }
+    } else if let Some(o) = by_ref(query) {
+        Some(o)
     } else {
         let day = NaiveDate::parse_from_str(query, "%Y-%m-%d").ok();
         let month = DateSpec::parse(query, tz)
             .ok()
             .filter(DateSpec::is_month_only);
-        let mut matching: Vec<&Meeting> = cal
-            .meetings
-            .iter()
-            .filter(|m| concerns(&m.groups, group))
-            .filter(|m| {
-                Some(m.start.first_day()) == day
-                    || (month.is_some() && month.as_ref() == Some(&m.start))
-            })
-            .collect();
-        matching.sort_by_key(|m| m.cancelled);
+        let mut matching: Vec<Occurrence> = match (day, &month) {
+            (Some(day), _) => {
+                let from = DateSpec::Day(day).start_utc(tz) - TimeDelta::days(1);
+                cal.occurrences_between(from, from + TimeDelta::days(3), tz)
+                    .filter(|o| o.start().first_day() == day)
+                    .collect()
+            }
+            (None, Some(month)) => cal
+                .meetings
+                .iter()
+                .filter(|m| m.repeat.is_none() && &m.start == month)
+                .filter_map(|m| by_ref(&m.id))
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        matching.retain(|o| o.meeting().is_some_and(|m| concerns(&m.groups, group)));
+        // A month-only meeting "matches" its 1st; a meeting really on that day wins.
+        matching.sort_by_key(|o| (o.cancelled, o.start().is_month_only()));
         matching.into_iter().next()
     };
-    let Some(m) = found else {
+    let Some(m) = found.as_ref().and_then(Occurrence::meeting) else {
         return format!("No meeting matches “{query}”. `!meetings` lists them.");
     };
     let mut out = format!(
@@ -130,19 +201,22 @@ pub fn agenda(
 }
 
 /// `!deadlines [group]`: deadlines not yet past, soonest first.
+/// A recurring deadline shows its next date and its rule.
 pub fn deadlines(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> String {
-    let mut list: Vec<_> = cal
-        .deadlines
-        .iter()
-        .filter(|d| concerns(&d.groups, group) && !d.due.is_past(now, tz))
-        .collect();
+    let list = upcoming(cal, ItemKind::Deadline, group, now, tz);
     if list.is_empty() {
         return format!("No upcoming deadlines{}.", for_group(group));
     }
-    list.sort_by_key(|d| d.due.sort_key());
     let mut out = format!("**Deadlines**{}", for_group(group));
-    for d in list {
-        write!(out, "\n- {} — {}", humanize::when(&d.due, now, tz), d.title).unwrap();
+    for o in &list {
+        write!(
+            out,
+            "\n- {} — {}{}",
+            humanize::when(o.start(), now, tz),
+            o.item.title(),
+            rule_suffix(cal, o)
+        )
+        .unwrap();
     }
     out
 }
@@ -187,26 +261,43 @@ pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> String {
     out
 }
 
-/// `!timeline [year]`: every item of the year (or all years), in date order.
+/// `!timeline [year]`: every item of the year (or all years), in date order; a series once, at
+/// its first date in the year (not cancelled), with its rule.
 pub fn timeline(cal: &Calendar, year: Option<i32>) -> String {
     let in_year = |item: &Item| match (item, year) {
         (_, None) => true,
         (Item::Call(c), Some(y)) => c.opens.year() <= y && y <= c.closes.year(),
         (other, Some(y)) => other.when().year() == y,
     };
-    let mut items: Vec<Item> = cal.items().into_iter().filter(in_year).collect();
-    if items.is_empty() {
+    // Each entry: the item as shown (a series' first occurrence in the year) and, for a
+    // series, its rule in words.
+    let mut entries: Vec<(Item, String)> = cal
+        .items()
+        .into_iter()
+        .filter_map(|item| {
+            let Some(rule) = item.repeat() else {
+                return in_year(&item).then(|| (item, String::new()));
+            };
+            let words = format!(" · {}", humanize::repeat(rule, item.when().first_day()));
+            let shown = match year {
+                None => item.clone(),
+                Some(y) => first_in_year(&item, y)?,
+            };
+            Some((shown, words))
+        })
+        .collect();
+    if entries.is_empty() {
         return format!(
             "Nothing on the timeline for {}.",
             year.map_or("any year".to_owned(), |y| y.to_string())
         );
     }
-    items.sort_by_key(|i| i.when().sort_key());
+    entries.sort_by_key(|(i, _)| i.when().sort_key());
     let mut out = match year {
         Some(y) => format!("**Timeline {y}**"),
         None => "**Timeline**".to_owned(),
     };
-    for item in &items {
+    for (item, rule) in &entries {
         let line = match item {
             Item::Call(c) => format!(
                 "{} – {} · {} open",
@@ -225,9 +316,27 @@ pub fn timeline(cal: &Calendar, year: Option<i32>) -> String {
             }
             Item::Milestone(m) => format!("{} · {}", humanize::short(&m.when), m.title),
         };
-        write!(out, "\n- {line}{}", humanize::groups_suffix(item.groups())).unwrap();
+        write!(
+            out,
+            "\n- {line}{rule}{}",
+            humanize::groups_suffix(item.groups())
+        )
+        .unwrap();
     }
     out
+}
+
+/// A series' first occurrence (not cancelled) whose local date falls in `year`, as its item.
+fn first_in_year(series: &Item, year: i32) -> Option<Item> {
+    let from = NaiveDate::from_ymd_opt(year, 1, 1)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc();
+    // Local dates are what counts; a day of slack covers any zone's offset from UTC.
+    let o = series
+        .occurrences_from(from - TimeDelta::days(1), chrono_tz::UTC)
+        .filter(|o| !o.cancelled)
+        .find(|o| o.start().year() >= year)?;
+    (o.start().year() == year).then_some(o.item)
 }
 
 /// `!apply`: the open calls and what to send to the mailbox.
@@ -294,21 +403,6 @@ fn closing(c: &Call, now: DateTime<Utc>, tz: Tz) -> String {
         1 => format!("closes {date} (1 day left)"),
         n => format!("closes {date} ({n} days left)"),
     }
-}
-
-fn upcoming_meetings<'a>(
-    cal: &'a Calendar,
-    group: Option<&str>,
-    now: DateTime<Utc>,
-    tz: Tz,
-) -> Vec<&'a Meeting> {
-    let mut list: Vec<&Meeting> = cal
-        .meetings
-        .iter()
-        .filter(|m| !m.cancelled && concerns(&m.groups, group) && !m.start.is_past(now, tz))
-        .collect();
-    list.sort_by_key(|m| m.start.sort_key());
-    list
 }
 
 fn meeting_when(m: &Meeting, now: DateTime<Utc>, tz: Tz) -> String {

@@ -4,7 +4,8 @@
 //!
 //! Counting: a meeting counts for every group it lists (all groups when it lists none) in the
 //! year of its local start date; month-only meetings count (they are planned); cancelled ones
-//! do not. "In Brussels" means physical with a location naming Brussels, Bruxelles or Brussel.
+//! do not. A series counts each occurrence in the year of its own date, with its own mode and
+//! place (an override may make one session physical); cancelled occurrences do not count. "In Brussels" means physical with a location naming Brussels, Bruxelles or Brussel.
 //! The rule applies to whole years; partial years at the start and end of a mandate
 //! (2023, 2026 in the example) show shortfalls the secretariat may accept, so the caller picks
 //! the years to check.
@@ -12,10 +13,11 @@
 use std::fmt;
 use std::fmt::Write as _;
 
+use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use super::humanize::group_label;
-use super::model::{Calendar, Mode, concerns};
+use super::model::{Calendar, Meeting, Mode, concerns};
 
 /// The minimum a group must plan per year.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,14 +67,38 @@ pub fn tally(cal: &Calendar, group: &str, year: i32) -> Tally {
         online: 0,
         physical_brussels: 0,
     };
-    let planned = cal
-        .meetings
-        .iter()
-        .filter(|m| !m.cancelled && m.start.year() == year && concerns(&m.groups, Some(group)));
-    for m in planned {
+    let mut count = |m: &Meeting| {
         t.meetings += 1;
         t.online += u32::from(m.mode == Mode::Online);
         t.physical_brussels += u32::from(m.is_physical_in_brussels());
+    };
+    let concerned = cal
+        .meetings
+        .iter()
+        .filter(|m| !m.cancelled && concerns(&m.groups, Some(group)));
+    for m in concerned {
+        if m.repeat.is_none() {
+            if m.start.year() == year {
+                count(m);
+            }
+            continue;
+        }
+        let Some(from) = NaiveDate::from_ymd_opt(year, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc() - TimeDelta::days(1))
+        else {
+            continue;
+        };
+        // The year is read from local dates; UTC only orders them, with a day of slack.
+        let in_year = m
+            .occurrences_from(from, chrono_tz::UTC)
+            .take_while(|o| o.start().year() <= year)
+            .filter(|o| o.start().year() == year && !o.cancelled);
+        for o in in_year {
+            if let Some(m) = o.meeting() {
+                count(m);
+            }
+        }
     }
     t
 }
@@ -210,8 +236,10 @@ mod tests {
                 "health 2024: 1 meeting, 1 online meeting missing",
                 "research-innovation 2024: 1 meeting, 1 online meeting missing",
                 "territorial 2024: 1 meeting, 1 online meeting missing",
-                "digital 2026: 1 meeting, 1 physical meeting in Brussels missing",
-                "health 2026: 1 meeting, 1 physical meeting in Brussels missing",
+                // The example's 2026 series (a Digital sub-group, a Health webinar week)
+                // count meeting by meeting; they are online, so Brussels still lacks.
+                "digital 2026: 1 physical meeting in Brussels missing",
+                "health 2026: 1 physical meeting in Brussels missing",
                 "research-innovation 2026: 1 meeting, 1 physical meeting in Brussels missing",
                 "territorial 2026: 1 meeting, 1 physical meeting in Brussels missing",
             ]
@@ -249,6 +277,46 @@ mod tests {
             .filter(|m| m.id == "online-2025-01-31")
             .for_each(|m| m.cancelled = true);
         assert_eq!(tally(&cal, "health", 2025).meetings, 2);
+    }
+
+    #[test]
+    fn a_series_counts_each_occurrence_in_its_own_year() {
+        use crate::calendar::recurrence::{End, Freq, Override, Repeat};
+        let mut cal = Calendar::default();
+        let mut m = example().meeting("online-2024-04-24").unwrap().clone();
+        m.id = "quarterly".into();
+        m.groups = vec!["health".into()];
+        m.start = "2025-11-20T10:00".parse().unwrap();
+        m.end = None;
+        let mut rule = Repeat::new(Freq::Monthly);
+        rule.interval = 3;
+        rule.days = vec!["3th".parse().unwrap()]; // the third Thursday
+        rule.end = End::Count(4); // Nov 2025, Feb, May, Aug 2026
+        rule.except = vec!["2026-08-20".parse().unwrap()];
+        // The May session is held in Brussels instead.
+        rule.overrides = vec![Override {
+            on: "2026-05-21".parse().unwrap(),
+            to: None,
+            end: None,
+            title: None,
+            mode: Some(Mode::Physical),
+            location: Some("European Commission, Brussels".into()),
+            join_link: None,
+        }];
+        rule.check(&m.start).unwrap();
+        m.repeat = Some(rule);
+        cal.meetings.push(m);
+        let t = |cal: &Calendar, year| {
+            let t = tally(cal, "health", year);
+            (t.meetings, t.online, t.physical_brussels)
+        };
+        assert_eq!(
+            [t(&cal, 2025), t(&cal, 2026), t(&cal, 2027)],
+            [(1, 1, 0), (2, 1, 1), (0, 0, 0)]
+        );
+        assert_eq!(tally(&cal, "digital", 2026).meetings, 0);
+        cal.meetings[0].cancelled = true;
+        assert_eq!(t(&cal, 2026), (0, 0, 0));
     }
 
     #[test]

@@ -295,6 +295,7 @@ async fn edit(
                 agenda: Vec::new(),
                 minutes_link: a.get("minutes").map(str::to_owned),
                 cancelled: false,
+                repeat: None,
             })
         }
         ("meeting", "edit" | "cancel") => {
@@ -344,6 +345,7 @@ async fn edit(
                 due,
                 groups: groups.unwrap_or_default(),
                 source: a.get("source").map(str::to_owned),
+                repeat: None,
             })
         }
         ("call", "add") => {

@@ -172,6 +172,29 @@ impl DateSpec {
         }
     }
 
+    /// The same spec on another local date: the same time of day and zone for an exact time,
+    /// that day for a whole day; a month-only spec is returned as it is. Series put each
+    /// occurrence on its date with this, and resolve it to an instant only later, so a 10:00
+    /// meeting stays at 10:00 whatever the UTC offset that day.
+    pub fn on_date(&self, date: NaiveDate) -> DateSpec {
+        match self {
+            DateSpec::At { local, tz } => DateSpec::At {
+                local: date.and_time(local.time()),
+                tz: *tz,
+            },
+            DateSpec::Day(_) => DateSpec::Day(date),
+            DateSpec::Month(_) => self.clone(),
+        }
+    }
+
+    /// The zone the spec is read in: its own for an exact time, `date_tz` otherwise.
+    pub fn zone(&self, date_tz: Tz) -> Tz {
+        match self {
+            DateSpec::At { tz, .. } => *tz,
+            _ => date_tz,
+        }
+    }
+
     /// Whether the spec is wholly over at `now` (see the module docs).
     pub fn is_past(&self, now: DateTime<Utc>, date_tz: Tz) -> bool {
         now >= self.end_utc(date_tz)

@@ -80,6 +80,7 @@ pub async fn accept(cal: &Service, room: &str, id: i64) -> anyhow::Result<()> {
             due: p.when.clone(),
             groups,
             source: Some(format!("mail: “{}”", p.sentence.replace('\n', " "))),
+            repeat: None,
         }),
         ProposalKind::Meeting => Item::Meeting(Meeting {
             id: item_id,
@@ -93,6 +94,7 @@ pub async fn accept(cal: &Service, room: &str, id: i64) -> anyhow::Result<()> {
             agenda: Vec::new(),
             minutes_link: None,
             cancelled: false,
+            repeat: None,
         }),
     };
     store::upsert(&cal.db, &item, store::MAIL).await?;

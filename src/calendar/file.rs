@@ -10,6 +10,26 @@
 //! - `groups` lists group slugs; absent or empty means all groups.
 //! - Unknown keys are errors. Every error names the entry (`[[meeting]] #3 "…"`) and the key.
 //!   See `config/calendar.example.toml` for a complete file.
+//!
+//! A `[[meeting]]` or `[[deadline]]` repeats with `repeat` (its `start`/`due` is the first
+//! occurrence and must be a date of the rule; see [`recurrence`](super::recurrence)):
+//!
+//! ```toml
+//! repeat = "weekly"           # "daily", "weekly" or "monthly"
+//! interval = 2                # every 2nd week (default 1)
+//! days = ["tu"]               # weekly: mo…su (default: the start's weekday);
+//!                             # monthly: "2tu" (2nd Tuesday), "-1fr" (last Friday), "tu" (every)
+//! monthdays = [15, -1]        # monthly: days of the month, -1 = the last (default: the start's)
+//! count = 10                  # how many, the start included — or:
+//! until = "2026-06-30"        # the last date one may fall on
+//! except = ["2026-04-14"]     # cancelled occurrences, by their date
+//!
+//! [[meeting.moved]]           # one occurrence moved or changed
+//! on = "2026-05-12"           # its date in the rule
+//! to = "2026-05-13T14:00"     # its new start ("14:00" = same day; absent = unchanged)
+//! end = "15:30"               # optional; default: the series' duration from `to`
+//! title = "…"                 # optional, as are mode, location, join_link (meetings only)
+//! ```
 
 use std::collections::HashMap;
 
@@ -21,6 +41,11 @@ use super::datespec::{DEFAULT_TZ, DateSpec};
 use super::model::{
     AgendaItem, AgendaKind, Calendar, Call, CallKind, Deadline, Meeting, Milestone, Mode, derive_id,
 };
+use super::recurrence::Freq;
+
+mod series;
+
+use series::{RawMoved, RawSeries, series};
 
 /// What is wrong with a calendar file.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +97,16 @@ struct RawDeadline {
     #[serde(default)]
     groups: Vec<String>,
     source: Option<String>,
+    // Series keys, as in `RawSeries` (serde's `flatten` does not go with
+    // `deny_unknown_fields`).
+    repeat: Option<Freq>,
+    interval: Option<u32>,
+    days: Option<Vec<String>>,
+    monthdays: Option<Vec<i8>>,
+    count: Option<u32>,
+    until: Option<String>,
+    except: Option<Vec<String>>,
+    moved: Option<Vec<RawMoved>>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +127,14 @@ struct RawMeeting {
     minutes_link: Option<String>,
     #[serde(default)]
     cancelled: bool,
+    repeat: Option<Freq>,
+    interval: Option<u32>,
+    days: Option<Vec<String>>,
+    monthdays: Option<Vec<i8>>,
+    count: Option<u32>,
+    until: Option<String>,
+    except: Option<Vec<String>>,
+    moved: Option<Vec<RawMoved>>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +188,12 @@ impl Entry {
 
     fn date(&self, key: &'static str, value: &str) -> Result<DateSpec, FileError> {
         DateSpec::parse(value, self.tz).map_err(|e| self.err(key, e.to_string()))
+    }
+
+    /// A plain date, `2026-05-12`.
+    fn day(&self, key: &'static str, value: &str) -> Result<chrono::NaiveDate, FileError> {
+        chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+            .map_err(|_| self.err(key, format!("{value:?} is not a date like \"2026-05-12\"")))
     }
 
     fn id(&self, given: Option<String>, title: &str, when: &DateSpec) -> Result<String, FileError> {
@@ -212,6 +261,17 @@ pub fn parse(text: &str) -> Result<Calendar, FileError> {
         let mut e = Entry::new("deadline", i, &d.title, file_tz);
         e.zone(d.tz.as_deref())?;
         let due = e.date("due", &d.due)?;
+        let raw = RawSeries {
+            repeat: d.repeat,
+            interval: d.interval,
+            days: d.days,
+            monthdays: d.monthdays,
+            count: d.count,
+            until: d.until,
+            except: d.except,
+            moved: d.moved,
+        };
+        let repeat = series(&e, &due, raw, false)?;
         let id = e.id(d.id, &d.title, &due)?;
         let groups = e.groups(d.groups)?;
         cal.deadlines.push(Deadline {
@@ -220,6 +280,7 @@ pub fn parse(text: &str) -> Result<Calendar, FileError> {
             due,
             groups,
             source: d.source,
+            repeat,
         });
     }
     for (i, m) in raw.meeting.into_iter().enumerate() {
@@ -282,6 +343,29 @@ fn meeting(mut e: Entry, m: RawMeeting) -> Result<Meeting, FileError> {
     if m.mode == Mode::Physical && m.location.as_deref().is_none_or(str::is_empty) {
         return Err(e.err("location", "a physical meeting needs a location"));
     }
+    let raw = RawSeries {
+        repeat: m.repeat,
+        interval: m.interval,
+        days: m.days,
+        monthdays: m.monthdays,
+        count: m.count,
+        until: m.until,
+        except: m.except,
+        moved: m.moved,
+    };
+    let repeat = series(&e, &start, raw, true)?;
+    if let Some(o) = repeat.iter().flat_map(|r| &r.overrides).find(|o| {
+        o.mode == Some(Mode::Physical)
+            && o.location
+                .as_deref()
+                .or(m.location.as_deref())
+                .is_none_or(str::is_empty)
+    }) {
+        return Err(e.err(
+            "moved.location",
+            format!("on {}: a physical meeting needs a location", o.on),
+        ));
+    }
     let agenda = m
         .agenda
         .into_iter()
@@ -318,6 +402,7 @@ fn meeting(mut e: Entry, m: RawMeeting) -> Result<Meeting, FileError> {
         agenda,
         minutes_link: m.minutes_link,
         cancelled: m.cancelled,
+        repeat,
     })
 }
 

@@ -6,11 +6,14 @@
 //!   "yesterday", "in 3 days", "3 days ago"; from 14 days "in 3 weeks", from 60 days
 //!   "in 4 months". Later the same day and within 3 hours: "in 2 hours", "in 45 minutes".
 //! - A month-only date is just "March 2025": no weekday, no relative part.
+//! - A series' rule reads "every 2 weeks on Tuesday", "monthly on the first Friday, until
+//!   30 Jun 2026" ([`repeat`]).
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::datespec::DateSpec;
+use super::recurrence::{End, Freq, Repeat};
 
 /// "Brussels time" for `Europe/Brussels`, "UTC" for UTC, "New York time"…
 pub fn tz_label(tz: Tz) -> String {
@@ -151,6 +154,95 @@ pub fn short(spec: &DateSpec) -> String {
     }
 }
 
+/// A series' rule in words, from its first occurrence on `first`: "daily, 5 times",
+/// "every 2 weeks on Tuesday", "monthly on the first Friday", "monthly on the 15th and the
+/// last day, until 30 Jun 2026".
+pub fn repeat(rule: &Repeat, first: NaiveDate) -> String {
+    let (unit, every) = match rule.freq {
+        Freq::Daily => ("days", "daily"),
+        Freq::Weekly => ("weeks", "weekly"),
+        Freq::Monthly => ("months", "monthly"),
+    };
+    let mut text = match rule.interval {
+        1 => every.to_owned(),
+        n => format!("every {n} {unit}"),
+    };
+    let mut on: Vec<String> = Vec::new();
+    match rule.freq {
+        Freq::Daily => {}
+        Freq::Weekly if rule.days.is_empty() => on.push(weekday(first.weekday()).to_owned()),
+        Freq::Weekly | Freq::Monthly => on.extend(rule.days.iter().map(|d| match d.nth {
+            0 => format!("every {}", weekday(d.weekday)),
+            n => format!("the {} {}", nth(n), weekday(d.weekday)),
+        })),
+    }
+    if rule.freq == Freq::Weekly {
+        // "on Tuesday and Thursday", not "on every Tuesday and every Thursday".
+        on = on
+            .iter()
+            .map(|d| d.trim_start_matches("every ").to_owned())
+            .collect();
+    }
+    let monthdays: Vec<i8> = match (rule.freq, rule.days.is_empty(), rule.monthdays.is_empty()) {
+        (Freq::Monthly, true, true) => vec![first.day() as i8],
+        _ => rule.monthdays.clone(),
+    };
+    on.extend(monthdays.iter().map(|&n| match n {
+        -1 => "the last day".to_owned(),
+        n if n < 0 => format!("the {} day", nth(n)),
+        n => format!("the {}", ordinal(i32::from(n))),
+    }));
+    if !on.is_empty() {
+        let last = on.pop().unwrap_or_default();
+        let list = if on.is_empty() {
+            last
+        } else {
+            format!("{} and {last}", on.join(", "))
+        };
+        text.push_str(&format!(" on {list}"));
+    }
+    match rule.end {
+        End::Never => {}
+        End::Count(n) => text.push_str(&format!(", {n} times")),
+        End::Until(until) => text.push_str(&format!(", until {}", until.format("%-d %b %Y"))),
+    }
+    text
+}
+
+fn weekday(w: Weekday) -> &'static str {
+    match w {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+/// "first", "second"… "last", "second to last".
+fn nth(n: i8) -> String {
+    const WORDS: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
+    match n {
+        -1 => "last".to_owned(),
+        n if n < 0 => format!("{} to last", WORDS.get((-n - 1) as usize).unwrap_or(&"")),
+        n => WORDS.get((n - 1) as usize).unwrap_or(&"").to_string(),
+    }
+}
+
+/// "1st", "2nd", "3rd", "11th", "22nd".
+fn ordinal(n: i32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +324,49 @@ mod tests {
         assert_eq!(multi, "Tue 30 May – Thu 1 Jun, in 4 weeks");
         assert_eq!(short(&spec("2024-08")), "Aug 2024");
         assert_eq!(short(&spec("2024-04-24T10:00")), "24 Apr 2024");
+    }
+
+    #[test]
+    fn rules_in_words() {
+        let tue = NaiveDate::from_ymd_opt(2026, 2, 3).unwrap();
+        let rule = |text: &str| {
+            let start = DateSpec::Day(tue);
+            crate::calendar::recurrence::rrule::from_rrule(text, &start, Brussels).unwrap()
+        };
+        let cases = [
+            ("FREQ=DAILY;COUNT=5", "daily, 5 times"),
+            ("FREQ=WEEKLY", "weekly on Tuesday"),
+            (
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
+                "every 2 weeks on Tuesday and Thursday",
+            ),
+            ("FREQ=MONTHLY;BYDAY=1FR", "monthly on the first Friday"),
+            (
+                "FREQ=MONTHLY;BYDAY=2SU,-1SU",
+                "monthly on the second Sunday and the last Sunday",
+            ),
+            (
+                "FREQ=MONTHLY;BYDAY=-2MO",
+                "monthly on the second to last Monday",
+            ),
+            (
+                "FREQ=MONTHLY;BYMONTHDAY=1,-1",
+                "monthly on the 1st and the last day",
+            ),
+            (
+                "FREQ=MONTHLY;UNTIL=20260630",
+                "monthly on the 3rd, until 30 Jun 2026",
+            ),
+            (
+                "FREQ=MONTHLY;INTERVAL=2;BYDAY=TU",
+                "every 2 months on every Tuesday",
+            ),
+        ];
+        for (text, words) in cases {
+            assert_eq!(repeat(&rule(text), tue), words, "{text}");
+        }
+        assert_eq!(ordinal(22), "22nd");
+        assert_eq!(ordinal(13), "13th");
     }
 
     #[test]

@@ -16,6 +16,9 @@
 //! - Groups go in CATEGORIES; a few `X-CONVENE-*` properties (meeting mode, call kind and
 //!   exact call dates) make our own feed import back unchanged.
 //! - Lines are folded at 75 octets on character boundaries, with CRLF endings.
+//! - A series is one VEVENT with RRULE and EXDATE, plus one VEVENT with the same UID and a
+//!   RECURRENCE-ID per moved or changed occurrence (`recur`); import reads them back into
+//!   one item.
 
 use std::fmt::Write as _;
 
@@ -26,6 +29,7 @@ use super::datespec::{DateSpec, next_month};
 use super::model::{Calendar, Item, ItemRef, Meeting, Mode};
 
 mod import;
+mod recur;
 pub mod vtimezone;
 
 pub use import::import_ics;
@@ -64,8 +68,8 @@ pub fn export(
     let mut zones = Vec::new();
     let events: Vec<Vec<(String, String)>> = items
         .iter()
-        .map(|item| {
-            event(
+        .flat_map(|item| {
+            events(
                 item,
                 sequence(&item.item_ref()),
                 opts.dtstamp,
@@ -99,13 +103,15 @@ pub fn meeting_invitation(
         return None;
     }
     let mut zones = Vec::new();
-    let mut lines = event(
+    let mut all = events(
         &Item::Meeting(meeting.clone()),
         sequence,
         dtstamp,
         chrono_tz::UTC,
         &mut zones,
     );
+    // The series' own event carries the parties; its overrides inherit them in clients.
+    let lines = &mut all[0];
     lines.push((
         format!("ORGANIZER{}", cn(organizer)),
         format!("mailto:{}", organizer.email),
@@ -124,7 +130,9 @@ pub fn meeting_invitation(
         "REQUEST"
     });
     w.zones(&zones);
-    w.event(&lines);
+    for lines in &all {
+        w.event(lines);
+    }
     Some(w.finish())
 }
 
@@ -133,6 +141,21 @@ fn cn(party: &Party<'_>) -> String {
         Some(name) => format!(";CN=\"{}\"", name.replace(['"', '\r', '\n'], "")),
         None => String::new(),
     }
+}
+
+/// The VEVENTs of an item: one, or a series' own and one per override.
+fn events(
+    item: &Item,
+    sequence: u32,
+    dtstamp: DateTime<Utc>,
+    date_tz: Tz,
+    zones: &mut Vec<Tz>,
+) -> Vec<Vec<(String, String)>> {
+    let mut all = vec![event(item, sequence, dtstamp, date_tz, zones)];
+    all.extend(recur::override_events(
+        item, sequence, dtstamp, date_tz, zones,
+    ));
+    all
 }
 
 /// The property lines of one VEVENT: (name with parameters, value already escaped).
@@ -170,6 +193,9 @@ fn event(
                 (DateSpec::At { .. }, None) => {}
                 (start, None) => p.push(day_prop("DTEND", exclusive_end(start))),
             }
+            if let Some(repeat) = &m.repeat {
+                p.extend(recur::rule_props(&m.start, repeat, zones));
+            }
             if let Some(location) = &m.location {
                 p.push(("LOCATION".into(), escape(location)));
             }
@@ -191,6 +217,9 @@ fn event(
             date("DTSTART", &d.due, &mut p);
             if !d.due.is_exact() {
                 p.push(day_prop("DTEND", exclusive_end(&d.due)));
+            }
+            if let Some(repeat) = &d.repeat {
+                p.extend(recur::rule_props(&d.due, repeat, zones));
             }
             if let Some(source) = &d.source {
                 p.push(("DESCRIPTION".into(), escape(&format!("Source: {source}"))));

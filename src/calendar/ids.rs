@@ -1,6 +1,9 @@
 //! Stable item ids: slug-like strings given in the calendar file or derived from an item's
 //! title and date. ICS UIDs (`<kind>-<id>@convene`) and reminder keys are built from them,
-//! so a derived id must not change while title and date stay the same.
+//! so a derived id must not change while title and date stay the same. An occurrence of a
+//! series is `<id>@<original date>` ([`occurrence_id`]).
+
+use chrono::NaiveDate;
 
 use super::datespec::DateSpec;
 
@@ -17,6 +20,21 @@ pub fn derive_id(title: &str, when: &DateSpec) -> String {
     } else {
         format!("{slug}-{date}")
     }
+}
+
+/// The id of one occurrence of a series: `<item id>@<original local date>`
+/// (`digital-subgroup@2026-05-19`). It names the date the rule gives, not the one an
+/// override moves it to, so it survives moves; reminder keys and ICS RECURRENCE-IDs are built
+/// from it. Item ids never contain `@`.
+pub fn occurrence_id(item_id: &str, original: NaiveDate) -> String {
+    format!("{item_id}@{}", original.format("%Y-%m-%d"))
+}
+
+/// The item id and original date of an [`occurrence_id`]; `None` for a plain item id.
+pub fn split_occurrence_id(id: &str) -> Option<(&str, NaiveDate)> {
+    let (item, date) = id.rsplit_once('@')?;
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    (!item.is_empty()).then_some((item, date))
 }
 
 /// Lowercase ASCII letters and digits separated by single dashes, at most 60 characters;
@@ -68,5 +86,16 @@ mod tests {
             slugify("Réunion « numérique » à Bruxelles"),
             "reunion-numerique-a-bruxelles"
         );
+    }
+
+    #[test]
+    fn occurrence_ids_name_the_original_date() {
+        let date = NaiveDate::from_ymd_opt(2026, 5, 19).unwrap();
+        let id = occurrence_id("digital-subgroup", date);
+        assert_eq!(id, "digital-subgroup@2026-05-19");
+        assert_eq!(split_occurrence_id(&id), Some(("digital-subgroup", date)));
+        for plain in ["digital-subgroup", "x@2026-13-01", "@2026-05-19"] {
+            assert_eq!(split_occurrence_id(plain), None, "{plain}");
+        }
     }
 }

@@ -8,7 +8,10 @@
 //!
 //! Layout:
 //! - [`datespec`] — exact time / whole day / month only; sorting, "past", DST resolution.
-//! - [`model`] — the items, their groups, and [`Calendar`]; [`ids`] — their stable ids.
+//! - [`model`] — the items, their groups, and [`Calendar`]; their [`Occurrence`]s; [`ids`] —
+//!   their stable ids.
+//! - [`recurrence`] — series: weekly, monthly… rules with cancelled and moved occurrences,
+//!   expanded lazily in local time.
 //! - [`file`](mod@file) — the TOML calendar file (see `config/calendar.example.toml`).
 //! - [`schedule`] — cron expressions fired in local time; `convene calendar preview`.
 //! - [`reminders`] — offsets, due times and keys, catch-up after downtime, messages.
@@ -31,6 +34,7 @@ pub mod ics;
 pub mod ids;
 pub mod model;
 pub mod phrases;
+pub mod recurrence;
 pub mod reminders;
 pub mod schedule;
 
@@ -38,9 +42,10 @@ pub use cadence::Cadence;
 pub use datespec::{DEFAULT_TZ, DateSpec};
 pub use model::{
     AgendaItem, AgendaKind, Calendar, Call, CallKind, Deadline, Item, ItemKind, ItemRef, Meeting,
-    Milestone, Mode,
+    Milestone, Mode, Occurrence,
 };
 pub use phrases::{Proposal, ProposalKind};
+pub use recurrence::{ByDay, End, Freq, Override, Repeat};
 pub use reminders::{Due, Offsets, Reminder};
 pub use schedule::Schedule;
 

@@ -7,13 +7,23 @@
 //!   an empty list means the item concerns all groups.
 //! - All types serialise with serde (dates in [`DateSpec`]'s canonical string form) so a store
 //!   can keep them as JSON.
+//! - A meeting or deadline may repeat ([`Repeat`], see [`recurrence`](super::recurrence)).
+//!   Whatever asks "what happens when" goes through [`Occurrence`]s
+//!   ([`Calendar::occurrences_between`], [`Calendar::next_of_each`]): a one-off item is one
+//!   occurrence, a series one per date, each with its own start, end and details
+//!   (`model/occurrence.rs`).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 pub use super::datespec::DateSpec;
-pub use super::ids::{derive_id, slugify};
+pub use super::ids::{derive_id, occurrence_id, slugify, split_occurrence_id};
+pub use super::recurrence::Repeat;
+
+mod occurrence;
+
+pub use occurrence::Occurrence;
 
 /// A call for applications: for group members, or to set up a skills partnership.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +61,10 @@ pub struct Deadline {
     /// Where the deadline comes from (minutes, a mail), for the reader to check.
     #[serde(default)]
     pub source: Option<String>,
+    /// A recurring deadline (a monthly report): `due` is the first occurrence. Left out of the
+    /// JSON when absent, so one-off items keep their stored form (and revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
 
 /// A working-group meeting.
@@ -74,8 +88,14 @@ pub struct Meeting {
     pub agenda: Vec<AgendaItem>,
     #[serde(default)]
     pub minutes_link: Option<String>,
+    /// The whole meeting, or for a series every occurrence (one occurrence is cancelled in
+    /// [`Repeat::except`]).
     #[serde(default)]
     pub cancelled: bool,
+    /// A series: `start` and `end` are the first occurrence's. Left out of the JSON when
+    /// absent, so one-off items keep their stored form (and revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
 
 /// Online or in a room.

@@ -15,6 +15,13 @@
 //! - **Keys** are stable and change when the date does: `meeting:<id>:<offset-secs>:<due>`
 //!   with the due instant in RFC 3339 UTC; a moved meeting yields new keys, so its reminders
 //!   fire again for the new date, and an unchanged one never twice.
+//! - **Series** are reminded per occurrence, with keys
+//!   `meeting:<id>@<original date>:<at>:<offset-secs>:<due>`: the occurrence id, then the
+//!   instant its reminders count back from (its actual start, or 09:00 on its day). Moving one
+//!   occurrence gives it new keys and its old time no reminder at all; cancelling it removes
+//!   its reminders. [`due_between`] and [`next_due`] expand a series only over the occurrences
+//!   whose reminders can fall in the window asked about (the longest offset plus a day of
+//!   slack for DST), so an open-ended series costs what its window holds.
 //! - **Catch-up**: [`classify_due`] says whether a reminder is on time (within
 //!   [`ON_TIME_SLACK`]), late but within the grace period (fire, marked late), or too old
 //!   (report, do not fire).
@@ -26,7 +33,7 @@ use chrono_tz::Tz;
 
 use super::datespec::{DateSpec, resolve_local};
 use super::humanize;
-use super::model::{Calendar, Item, ItemRef, Mode};
+use super::model::{Calendar, Item, ItemRef, Mode, Occurrence};
 
 /// Local time that whole-day items count back from.
 pub const ALL_DAY_ANCHOR: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
@@ -39,9 +46,14 @@ pub use crate::config::{Offsets, format_offset, parse_offset};
 /// One reminder to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reminder {
-    /// Stable key, recorded before sending: `meeting:<id>:<offset-secs>:<due-rfc3339>`.
+    /// Stable key, recorded before sending: `meeting:<id>:<offset-secs>:<due-rfc3339>`, or
+    /// for an occurrence of a series `meeting:<id>@<date>:<at-rfc3339>:<offset-secs>:<due>`.
     pub key: String,
+    /// The stored item (the series, for an occurrence).
     pub item: ItemRef,
+    /// The occurrence of a series this reminds of (`<id>@<original date>`); `None` for a
+    /// one-off item. [`render_reminder`] renders that occurrence's own date and details.
+    pub occurrence: Option<String>,
     /// When to send it.
     pub due: DateTime<Utc>,
     pub offset: TimeDelta,
@@ -74,8 +86,24 @@ pub fn classify_due(due: DateTime<Utc>, now: DateTime<Utc>, grace: TimeDelta) ->
     }
 }
 
-/// The reminders `item` calls for; whole days are read in `date_tz`.
-pub fn reminders_for(item: &Item, offsets: &Offsets, date_tz: Tz) -> Vec<Reminder> {
+/// The reminders `item` calls for, occurrence after occurrence (lazily: without end for an
+/// open series); whole days are read in `date_tz`.
+pub fn reminders_for<'a>(
+    item: &'a Item,
+    offsets: &'a Offsets,
+    date_tz: Tz,
+) -> impl Iterator<Item = Reminder> + 'a {
+    item.occurrences_from(DateTime::<Utc>::MIN_UTC, date_tz)
+        .flat_map(move |o| occurrence_reminders(&o, offsets, date_tz))
+}
+
+/// The reminders of one occurrence: none for a cancelled one, a month-only date or a
+/// milestone.
+pub fn occurrence_reminders(occ: &Occurrence, offsets: &Offsets, date_tz: Tz) -> Vec<Reminder> {
+    if occ.cancelled {
+        return Vec::new();
+    }
+    let item = &occ.item;
     let (spec, list) = match item {
         Item::Meeting(m) if !m.cancelled => (&m.start, &offsets.meeting),
         Item::Call(c) => (&c.closes, &offsets.call_close),
@@ -89,20 +117,29 @@ pub fn reminders_for(item: &Item, offsets: &Offsets, date_tz: Tz) -> Vec<Reminde
     };
     let at = resolve_local(tz, anchor).to_utc();
     let item_ref = item.item_ref();
+    let occurrence = occ.original.map(|_| occ.id.clone());
+    // One-off keys keep their old form, so firings already recorded still match.
+    let prefix = match &occurrence {
+        None => item_ref.to_string(),
+        Some(id) => format!("{}:{id}:{}", item_ref.kind, stamp(at)),
+    };
     list.iter()
         .map(|&offset| {
             let due = count_back(anchor, tz, offset);
-            let stamp = due.to_rfc3339_opts(SecondsFormat::Secs, true);
-            let key = format!("{item_ref}:{}:{stamp}", offset.num_seconds());
             Reminder {
-                key,
+                key: format!("{prefix}:{}:{}", offset.num_seconds(), stamp(due)),
                 item: item_ref.clone(),
+                occurrence: occurrence.clone(),
                 due,
                 offset,
                 at,
             }
         })
         .collect()
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn count_back(anchor: NaiveDateTime, tz: Tz, offset: TimeDelta) -> DateTime<Utc> {
@@ -114,18 +151,42 @@ fn count_back(anchor: NaiveDateTime, tz: Tz, offset: TimeDelta) -> DateTime<Utc>
     resolve_local(tz, local).to_utc() - rest
 }
 
-/// Every reminder of the calendar, by due time then key.
-pub fn all_reminders(cal: &Calendar, offsets: &Offsets, date_tz: Tz) -> Vec<Reminder> {
-    let mut all: Vec<Reminder> = cal
-        .items()
-        .iter()
-        .flat_map(|i| reminders_for(i, offsets, date_tz))
-        .collect();
-    all.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
-    all
+/// How far before an occurrence's start its earliest reminder can be due: the longest offset,
+/// plus a day for DST and for whole days counting back from 09:00.
+fn reach(offsets: &Offsets) -> TimeDelta {
+    let longest = [&offsets.meeting, &offsets.call_close, &offsets.deadline]
+        .into_iter()
+        .flatten()
+        .max()
+        .copied()
+        .unwrap_or_default();
+    longest + TimeDelta::days(1)
+}
+
+/// Whether an item can have a reminder at all: a series that cannot must not be walked in
+/// search of one.
+fn reminded(item: &Item, offsets: &Offsets) -> bool {
+    match item {
+        Item::Meeting(m) => !m.cancelled && !offsets.meeting.is_empty(),
+        Item::Deadline(_) => !offsets.deadline.is_empty(),
+        Item::Call(_) => !offsets.call_close.is_empty(),
+        Item::Milestone(_) => false,
+    }
+}
+
+/// The occurrences of a series that may have a reminder due after `after`, in order: a
+/// reminder is never due after its occurrence starts, nor before it by more than [`reach`].
+fn series_occurrences<'a>(
+    item: &'a Item,
+    after: DateTime<Utc>,
+    date_tz: Tz,
+) -> impl Iterator<Item = Occurrence> + 'a {
+    item.occurrences_from(after - TimeDelta::days(1), date_tz)
 }
 
 /// Reminders due in `(after, until]`, in order: what a scheduler waking at `until` sends.
+/// Series are expanded over that window only; calling this over consecutive windows yields
+/// every reminder once.
 pub fn due_between(
     cal: &Calendar,
     offsets: &Offsets,
@@ -133,8 +194,25 @@ pub fn due_between(
     after: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<Reminder> {
-    let mut due = all_reminders(cal, offsets, date_tz);
-    due.retain(|r| r.due > after && r.due <= until);
+    let in_window = |r: &Reminder| r.due > after && r.due <= until;
+    let last_start = until + reach(offsets);
+    let mut due = Vec::new();
+    for item in cal.items() {
+        if item.repeat().is_none() {
+            due.extend(reminders_for(&item, offsets, date_tz).filter(in_window));
+        } else if reminded(&item, offsets) {
+            let occurrences = series_occurrences(&item, after, date_tz)
+                .take_while(|o| o.start().start_utc(date_tz) <= last_start);
+            for o in occurrences {
+                due.extend(
+                    occurrence_reminders(&o, offsets, date_tz)
+                        .into_iter()
+                        .filter(in_window),
+                );
+            }
+        }
+    }
+    due.sort_by(|a, b| (a.due, &a.key).cmp(&(b.due, &b.key)));
     due
 }
 
@@ -145,10 +223,34 @@ pub fn next_due(
     date_tz: Tz,
     after: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    all_reminders(cal, offsets, date_tz)
-        .into_iter()
-        .map(|r| r.due)
-        .find(|d| *d > after)
+    let reach = reach(offsets);
+    let mut best: Option<DateTime<Utc>> = None;
+    let consider = |due: DateTime<Utc>, best: &mut Option<DateTime<Utc>>| {
+        if due > after && best.is_none_or(|b| due < b) {
+            *best = Some(due);
+        }
+    };
+    for item in cal.items() {
+        if item.repeat().is_none() {
+            for r in reminders_for(&item, offsets, date_tz) {
+                consider(r.due, &mut best);
+            }
+            continue;
+        }
+        if !reminded(&item, offsets) {
+            continue;
+        }
+        for o in series_occurrences(&item, after, date_tz) {
+            // Later occurrences' reminders are all due after the best found so far.
+            if best.is_some_and(|b| o.start().start_utc(date_tz) - reach > b) {
+                break;
+            }
+            for r in occurrence_reminders(&o, offsets, date_tz) {
+                consider(r.due, &mut best);
+            }
+        }
+    }
+    best
 }
 
 /// The reminder message, markdown. `late` adds a line saying when it was due.
@@ -159,6 +261,12 @@ pub fn render_reminder(
     tz: Tz,
     late: bool,
 ) -> String {
+    // A series' reminder speaks of its occurrence: that date, that room, that title.
+    let occurrence = reminder
+        .occurrence
+        .as_deref()
+        .and_then(|id| item.occurrence(id));
+    let item = occurrence.as_ref().map_or(item, |o| &o.item);
     let groups = humanize::groups_suffix(item.groups());
     let mut text = match item {
         Item::Meeting(m) => {

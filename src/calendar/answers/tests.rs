@@ -197,3 +197,153 @@ fn how_to_apply() {
          Questions: working-groups@example.org"
     );
 }
+
+#[test]
+fn series_answer_by_occurrence() {
+    let c = cal();
+    // Next: the series' next date, with its rule.
+    assert_eq!(
+        next(&c, Some("digital"), utc("2026-03-10T12:00:00Z"), Brussels),
+        "**Next meeting** (Digital): Digital sub-group call — Tue 17 Mar, 14:00–15:30 Brussels time, in 7 days · \
+         online — [join](https://meet.example.org/htp-digital-subgroup) · every 2 weeks on Tuesday, until 26 May 2026\n\
+         **Next deadline**: Finalisation of outputs for publication (January – March) — Tue 31 Mar, in 3 weeks"
+    );
+    // The cancelled webinar day is skipped; the moved one is next at its new time.
+    assert!(
+        next(&c, Some("health"), utc("2026-03-24T12:00:00Z"), Brussels).starts_with(
+            "**Next meeting** (Health): Health skills webinar — Thu 26 Mar, 12:00–13:00"
+        )
+    );
+    assert!(
+        next(&c, Some("health"), utc("2026-03-26T12:00:00Z"), Brussels)
+            .contains("Fri 27 Mar, 10:00–11:00 Brussels time, tomorrow")
+    );
+}
+
+#[test]
+fn meetings_list_each_occurrence_of_the_year() {
+    let text = meetings(
+        &cal(),
+        Some("digital"),
+        2026,
+        utc("2026-01-10T00:00:00Z"),
+        Brussels,
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "**Meetings 2026** (Digital)");
+    assert_eq!(
+        lines[1],
+        "- January 2026 · online · Working Group online meeting"
+    );
+    assert_eq!(
+        lines[2],
+        "- Tue 3 Feb, 14:00–15:30 Brussels time · online — [join](https://meet.example.org/htp-digital-subgroup) · Digital sub-group call"
+    );
+    assert!(
+        lines[6].starts_with("- April 2026 · online · Last Working Group online meeting"),
+        "{text}"
+    );
+    assert!(
+        lines[7]
+            .ends_with("· Digital sub-group call — data spaces special · moved from Tue 31 Mar"),
+        "{text}"
+    );
+    assert!(
+        lines[8].ends_with("· ~~Digital sub-group call~~ (cancelled)"),
+        "{text}"
+    );
+    assert!(lines[8].starts_with("- Tue 14 Apr, 14:00–15:30"), "{text}");
+    // January + April + 9 Tuesdays from 3 February to 26 May.
+    assert_eq!(lines.len(), 1 + 2 + 9, "{text}");
+    assert!(lines.last().unwrap().starts_with("- Tue 26 May"));
+    // Other groups do not see them.
+    assert!(
+        !meetings(
+            &cal(),
+            Some("health"),
+            2026,
+            utc("2026-01-10T00:00:00Z"),
+            Brussels
+        )
+        .contains("sub-group")
+    );
+}
+
+#[test]
+fn agenda_finds_an_occurrence_by_date_id_or_series() {
+    let c = cal();
+    let now = utc("2026-03-20T09:00:00Z");
+    let moved = agenda(&c, None, "2026-04-01", now, Brussels);
+    assert!(
+        moved.starts_with(
+            "**Digital sub-group call — data spaces special** — Wed 1 Apr, 14:00–15:30 Brussels time, in 12 days\n\
+             Online — [join](https://meet.example.org/htp-digital-subgroup)\nThe agenda is not out yet."
+        ),
+        "{moved}"
+    );
+    assert_eq!(
+        agenda(&c, None, "digital-subgroup@2026-03-31", now, Brussels),
+        moved
+    );
+    // The series by its id: its next date.
+    assert!(
+        agenda(&c, None, "digital-subgroup", now, Brussels)
+            .starts_with("**Digital sub-group call — data spaces special** — Wed 1 Apr")
+    );
+    // Its original date holds nothing any more.
+    assert!(agenda(&c, None, "2026-03-31", now, Brussels).starts_with("No meeting matches"));
+}
+
+#[test]
+fn a_recurring_deadline_shows_its_next_date_and_rule() {
+    use crate::calendar::recurrence::{Freq, Repeat};
+    let mut c = cal();
+    let mut rule = Repeat::new(Freq::Monthly);
+    rule.monthdays = vec![-1];
+    c.deadlines.push(crate::calendar::model::Deadline {
+        id: "activity-report".into(),
+        title: "Monthly activity report".into(),
+        due: "2026-01-31".parse().unwrap(),
+        groups: vec!["territorial".into()],
+        source: None,
+        repeat: Some(rule),
+    });
+    assert_eq!(
+        deadlines(
+            &c,
+            Some("territorial"),
+            utc("2026-03-02T10:00:00Z"),
+            Brussels
+        ),
+        "**Deadlines** (Territorial)\n\
+         - Tue 31 Mar, in 4 weeks — Finalisation of outputs for publication (January – March)\n\
+         - Tue 31 Mar, in 4 weeks — Monthly activity report · monthly on the last day"
+    );
+    // An open series does not keep `!deadlines` of other groups waiting.
+    assert_eq!(
+        deadlines(&c, Some("health"), utc("2026-04-01T00:00:00Z"), Brussels),
+        "No upcoming deadlines (Health)."
+    );
+    assert!(timeline(&c, Some(2031)).contains(
+        "- 31 Jan 2031 · Deadline: Monthly activity report · monthly on the last day (Territorial)"
+    ));
+}
+
+#[test]
+fn the_timeline_shows_a_series_once_with_its_rule() {
+    let text = timeline(&cal(), Some(2026));
+    assert!(
+        text.contains(
+            "\n- 3 Feb 2026 · Digital sub-group call (online) · every 2 weeks on Tuesday, until 26 May 2026 (Digital)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n- 23 Mar 2026 · Health skills webinar (online) · daily, 5 times (Health)\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("Digital sub-group").count(), 1);
+    assert!(!timeline(&cal(), Some(2025)).contains("sub-group"));
+}

@@ -11,8 +11,11 @@
 //!   its neighbours), UTC (read in `default_tz`), floating (read in `default_tz`) or VALUE=DATE;
 //!   an all-day event from the 1st to the 1st of the next month is month-only.
 //! - CATEGORIES that are group slugs become groups; STATUS:CANCELLED marks a meeting cancelled
-//!   and drops other kinds. Recurrence rules are not expanded (the first occurrence is
-//!   imported) and overridden instances (RECURRENCE-ID) are skipped.
+//!   and drops other kinds.
+//! - A meeting or deadline with RRULE becomes a series; EXDATEs and the VEVENTs with the same
+//!   UID and a RECURRENCE-ID become its exceptions (`recur`). A rule outside
+//!   the model is an error naming the event, not a series with other dates. An override whose
+//!   series is not in the file is skipped.
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Datelike, Days, TimeDelta, Utc};
@@ -21,6 +24,7 @@ use icalendar::{
     CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, Event, EventLike, EventStatus,
 };
 
+use super::recur;
 use crate::calendar::datespec::{DateSpec, next_month, resolve_local};
 use crate::calendar::model::{
     AgendaItem, AgendaKind, Call, CallKind, Deadline, Item, ItemKind, Meeting, Milestone, Mode,
@@ -32,24 +36,43 @@ pub fn import_ics(text: &str, default_tz: Tz) -> Result<Vec<Item>> {
     let cal: icalendar::Calendar = text
         .parse()
         .map_err(|e| anyhow!("not an iCalendar file: {e}"))?;
-    let mut items = Vec::new();
-    for component in &cal.components {
-        let CalendarComponent::Event(event) = component else {
-            continue;
-        };
-        if event.property_value("RECURRENCE-ID").is_some() {
-            continue;
-        }
-        let name = event
-            .get_uid()
-            .or(event.get_summary())
-            .unwrap_or("(no UID)")
-            .to_owned();
-        if let Some(item) = convert(event, default_tz).with_context(|| format!("event {name:?}"))? {
-            items.push(item);
+    let mut items: Vec<(Option<String>, Item)> = Vec::new();
+    let events = cal.components.iter().filter_map(|c| match c {
+        CalendarComponent::Event(event) => Some(event),
+        _ => None,
+    });
+    // Series first, so that their overrides (anywhere in the file) find them.
+    let (overrides, masters): (Vec<&Event>, Vec<&Event>) =
+        events.partition(|e| e.property_value("RECURRENCE-ID").is_some());
+    for event in masters {
+        if let Some(item) = convert(event, default_tz).with_context(|| name(event))? {
+            items.push((event.get_uid().map(str::to_owned), item));
         }
     }
-    Ok(items)
+    for event in overrides {
+        let series = items.iter_mut().find(|(uid, item)| {
+            uid.is_some() && uid.as_deref() == event.get_uid() && item.repeat().is_some()
+        });
+        if let Some((_, item)) = series {
+            recur::apply_override(item, event, default_tz).with_context(|| name(event))?;
+        }
+    }
+    items
+        .into_iter()
+        .map(|(uid, mut item)| {
+            recur::check(&mut item)
+                .with_context(|| format!("event {:?}", uid.as_deref().unwrap_or(item.title())))?;
+            Ok(item)
+        })
+        .collect()
+}
+
+fn name(event: &Event) -> String {
+    let name = event
+        .get_uid()
+        .or(event.get_summary())
+        .unwrap_or("(no UID)");
+    format!("event {name:?}")
 }
 
 fn convert(event: &Event, default_tz: Tz) -> Result<Option<Item>> {
@@ -99,17 +122,15 @@ fn convert(event: &Event, default_tz: Tz) -> Result<Option<Item>> {
     if cancelled && kind != ItemKind::Meeting {
         return Ok(None);
     }
+    let repeat = recur::read_rule(event, &start, default_tz)?;
+    if repeat.is_some() && !matches!(kind, ItemKind::Meeting | ItemKind::Deadline) {
+        bail!("a {kind} cannot repeat");
+    }
     let item = match kind {
-        ItemKind::Meeting => Item::Meeting(meeting(
-            event,
-            id,
-            title,
-            groups,
-            start,
-            end,
-            description,
-            cancelled,
-        )),
+        ItemKind::Meeting => Item::Meeting(Meeting {
+            repeat,
+            ..meeting(event, id, title, groups, start, end, description, cancelled)
+        }),
         ItemKind::Deadline => {
             let source = line_after(description, "Source: ").map(str::to_owned);
             Item::Deadline(Deadline {
@@ -118,6 +139,7 @@ fn convert(event: &Event, default_tz: Tz) -> Result<Option<Item>> {
                 due: start,
                 groups,
                 source,
+                repeat,
             })
         }
         ItemKind::Milestone => Item::Milestone(Milestone {
@@ -156,7 +178,7 @@ fn convert(event: &Event, default_tz: Tz) -> Result<Option<Item>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn meeting(
+pub(super) fn meeting(
     event: &Event,
     id: String,
     title: String,
@@ -208,6 +230,7 @@ fn meeting(
         agenda,
         minutes_link,
         cancelled,
+        repeat: None,
     }
 }
 
@@ -261,7 +284,7 @@ fn foreign_id(uid: Option<&str>, title: &str, start: &DateSpec) -> String {
 }
 
 /// A DTSTART/DTEND value as a spec.
-fn spec(value: DatePerhapsTime, default_tz: Tz) -> Result<DateSpec> {
+pub(super) fn spec(value: DatePerhapsTime, default_tz: Tz) -> Result<DateSpec> {
     Ok(match value {
         DatePerhapsTime::Date(d) => DateSpec::Day(d),
         DatePerhapsTime::DateTime(CalendarDateTime::Floating(local)) => DateSpec::At {
@@ -280,7 +303,7 @@ fn spec(value: DatePerhapsTime, default_tz: Tz) -> Result<DateSpec> {
 
 /// A UTC instant as local time in `tz`, unless that local time would read back as another
 /// instant (the second 02:30 of an autumn night), in which case it stays in UTC.
-fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateSpec {
+pub(super) fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateSpec {
     let local = t.with_timezone(&tz).naive_local();
     if resolve_local(tz, local).to_utc() == t {
         DateSpec::At { local, tz }
@@ -292,7 +315,7 @@ fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateSpec {
     }
 }
 
-fn zone(tzid: &str) -> Result<Tz> {
+pub(super) fn zone(tzid: &str) -> Result<Tz> {
     let name = tzid.trim().trim_start_matches('/');
     let windows = match name {
         "Romance Standard Time" => "Europe/Brussels",
@@ -311,7 +334,10 @@ fn zone(tzid: &str) -> Result<Tz> {
 }
 
 /// End-exclusive whole days back to the model's inclusive last day; a month span to a month.
-fn normalise_span(start: DateSpec, end: Option<DateSpec>) -> (DateSpec, Option<DateSpec>) {
+pub(super) fn normalise_span(
+    start: DateSpec,
+    end: Option<DateSpec>,
+) -> (DateSpec, Option<DateSpec>) {
     match (start, end) {
         (DateSpec::Day(s), Some(DateSpec::Day(e))) if s.day0() == 0 && e == next_month(s) => {
             (DateSpec::Month(s), None)
@@ -336,7 +362,7 @@ fn normalise_span(start: DateSpec, end: Option<DateSpec>) -> (DateSpec, Option<D
 }
 
 /// DTSTART + DURATION (`PT1H30M`, `P1D`, `P2W`).
-fn add_duration(start: &DateSpec, text: &str) -> Result<DateSpec> {
+pub(super) fn add_duration(start: &DateSpec, text: &str) -> Result<DateSpec> {
     let body = text
         .trim()
         .strip_prefix('P')

@@ -57,6 +57,7 @@ fn awkward() -> Calendar {
         due: "2023-05-03T23:59".parse().unwrap(),
         groups: vec!["research-innovation".into()],
         source: Some("Minutes of 19 April 2023, point 3; see mail".into()),
+        repeat: None,
     });
     cal.calls.push(Call {
         id: "experts-2024".into(),
@@ -108,7 +109,8 @@ fn output_is_folded_crlf_and_parses_with_icalendar() {
         .iter()
         .filter_map(|c| c.as_event())
         .collect();
-    assert_eq!(events.len(), awkward().items().len());
+    // One VEVENT per item, plus one per moved occurrence of the example's two series.
+    assert_eq!(events.len(), awkward().items().len() + 2);
     let lisbon = events
         .iter()
         .find(|e| e.get_uid() == Some("meeting-lisbon-2024-06-03@convene"))
@@ -284,3 +286,5 @@ fn agenda_lines_read_back() {
     );
     assert!(import::agenda_line("Coffee break").is_none());
 }
+
+mod series;
