@@ -10,8 +10,10 @@
 //!   `commit` wakes the workers.
 //! - [`key`]: the keys; [`op`]: what an item does; [`queue`]: the table (its only owner);
 //!   [`runner`]: sending, error classes, retries for a lifetime, reports of failures;
-//!   [`thread`]: which room thread each mail sent for a thread belongs to.
+//!   [`thread`]: which room thread each mail sent for a thread belongs to; [`hold`]: the
+//!   recipients whose mail waits for a secretariat decision.
 
+pub mod hold;
 pub mod key;
 pub mod op;
 pub mod queue;
@@ -183,6 +185,7 @@ impl Tx {
                 op: serde_json::to_string(&op)?,
                 data,
                 report: &report,
+                held: false,
             },
         )
         .await?;
@@ -204,6 +207,11 @@ impl Tx {
             message_id: built.message_id.clone(),
         };
         let lane = op.recipients.first().cloned().unwrap_or_default();
+        // Mail to a recipient marked for bounces waits for the secretariat.
+        let held = hold::reason_for(&mut self.tx, &op.recipients).await?;
+        if let Some((address, _)) = &held {
+            tracing::info!(key = %key, address, "mail held: the recipient is marked for bounces");
+        }
         let queued = queue::insert(
             &mut self.tx,
             queue::NewItem {
@@ -213,6 +221,7 @@ impl Tx {
                 op: serde_json::to_string(&op)?,
                 data: Some(&built.raw),
                 report: &report,
+                held: held.is_some(),
             },
         )
         .await?;
