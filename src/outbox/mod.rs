@@ -200,7 +200,19 @@ impl Tx {
         mail: &OutMail,
         report: Report,
     ) -> anyhow::Result<String> {
-        let built = compose::build(mail, &self.outbox.inner.from, &key.to_string())?;
+        self.mail_rich(key, mail, &compose::Rich::default(), report)
+            .await
+    }
+
+    /// [`Tx::mail`] for a person's mail from a room (display name, HTML, attachments).
+    pub async fn mail_rich(
+        &mut self,
+        key: Key,
+        mail: &OutMail,
+        rich: &compose::Rich,
+        report: Report,
+    ) -> anyhow::Result<String> {
+        let built = compose::build_rich(mail, rich, &self.outbox.inner.from, &key.to_string())?;
         let op = MailOp {
             envelope_from: built.envelope_from,
             recipients: built.recipients,
