@@ -153,6 +153,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             apps: parts.apps.clone(),
             calendar: parts.calendar.clone(),
             routing: Arc::new(Routing::from_config(&config)),
+            bridge: Arc::new(config.bridge.clone()),
             wake: wake_pipeline.clone(),
         };
         supervise::spawn(&tracker, &cancel, &health, "pipeline", move |c| {
