@@ -104,6 +104,13 @@ impl Outbox {
         tx.commit().await
     }
 
+    /// Queues one post of any content on its own (idempotent by `key`).
+    pub async fn notice_content(&self, key: Key, room: &str, content: Value) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.post(key, room, content).await?;
+        tx.commit().await
+    }
+
     /// Wakes the worker of `transport` (new or requeued work).
     pub fn wake(&self, transport: Transport) {
         match transport {
