@@ -13,7 +13,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 /// What happened to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
-    /// The address (`Final-Recipient`, else `Original-Recipient`), lower-cased.
+    /// The address (`Original-Recipient`, as we sent it, else `Final-Recipient`), lower-cased.
     pub address: String,
     /// `failed`, `delayed`, `delivered`, `relayed` or `expanded` (lower-cased).
     pub action: String,
@@ -106,8 +106,9 @@ fn recipients(body: &str) -> Vec<Recipient> {
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
         };
-        let address = field("Final-Recipient")
-            .or_else(|| field("Original-Recipient"))
+        // The address as we sent it: an alias may have rewritten the final one.
+        let address = field("Original-Recipient")
+            .or_else(|| field("Final-Recipient"))
             .map(|v| typed_value(&v))
             .map(|v| v.trim_matches(['<', '>']).to_ascii_lowercase())
             .filter(|v| v.contains('@'));
