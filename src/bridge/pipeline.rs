@@ -360,6 +360,9 @@ impl Pipeline {
         };
         let post_key = Key::Mail(mail.id);
         let post_root = thread.as_ref().map(|(_, root)| root);
+        if let (Some((room, Root::Event(root))), Some(id)) = (&thread, &decision.message_id) {
+            crate::outbox::thread::remember(&mut tx, id, room, root).await?;
+        }
         self.queue_post(&mut tx, &post_key, &room, &decision, post_root)
             .await?;
         // The parts: in the card's thread for an application, else in the mail's thread.
