@@ -85,7 +85,11 @@ pub async fn reset(db: &Db, address: &str) -> anyhow::Result<()> {
 }
 
 /// The marked addresses and their scores now: (address, score, hard bounces, last reason).
-pub async fn marked(db: &Db, cfg: &BridgeConfig, now: i64) -> anyhow::Result<Vec<(String, f64, i64, Option<String>)>> {
+pub async fn marked(
+    db: &Db,
+    cfg: &BridgeConfig,
+    now: i64,
+) -> anyhow::Result<Vec<(String, f64, i64, Option<String>)>> {
     let rows: Vec<(String, i64, i64, i64, Option<String>)> = sqlx::query_as(
         "SELECT address, score_milli, last_at, hard, last_reason FROM bridge_bounce \
          WHERE marked_at IS NOT NULL ORDER BY address",
@@ -126,13 +130,21 @@ mod tests {
             ..BridgeConfig::default()
         };
         let t = 1_000_000;
-        let a = record(&mut conn, &cfg, "Ana@X.test", false, "4.4.1", t).await.unwrap();
+        let a = record(&mut conn, &cfg, "Ana@X.test", false, "4.4.1", t)
+            .await
+            .unwrap();
         assert!((a.score - 0.5).abs() < 1e-9 && !a.newly_marked);
-        let b = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t).await.unwrap();
+        let b = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t)
+            .await
+            .unwrap();
         assert!(!b.newly_marked, "1.5 < 2");
-        let c = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t).await.unwrap();
+        let c = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t)
+            .await
+            .unwrap();
         assert!(c.newly_marked && (c.score - 2.5).abs() < 1e-9);
-        let d = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t).await.unwrap();
+        let d = record(&mut conn, &cfg, "ana@x.test", true, "5.1.1", t)
+            .await
+            .unwrap();
         assert!(!d.newly_marked, "marked once");
         let m = marked(&db, &cfg, t).await.unwrap();
         assert_eq!(m.len(), 1);

@@ -86,8 +86,22 @@ pub fn normalise_subject(subject: &str) -> String {
             let head = head.trim_end_matches(|c: char| c.is_ascii_digit() || "[]()".contains(c));
             if matches!(
                 head,
-                "re" | "fw" | "fwd" | "aw" | "wg" | "tr" | "rv" | "r" | "i" | "sv" | "vs" | "antw"
-                    | "odp" | "ref" | "rif" | "enc" | "res"
+                "re" | "fw"
+                    | "fwd"
+                    | "aw"
+                    | "wg"
+                    | "tr"
+                    | "rv"
+                    | "r"
+                    | "i"
+                    | "sv"
+                    | "vs"
+                    | "antw"
+                    | "odp"
+                    | "ref"
+                    | "rif"
+                    | "enc"
+                    | "res"
             ) {
                 s = rest.trim_start();
             }
@@ -151,13 +165,12 @@ pub async fn create(conn: &mut AnyConnection, n: New<'_>) -> anyhow::Result<i64>
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "SELECT id FROM bridge_conversation WHERE root_key = $1 OR root_event = $2",
-    )
-    .bind(n.root_key.map(Key::to_string))
-    .bind(n.root_event)
-    .fetch_one(&mut *conn)
-    .await?;
+    let (id,): (i64,) =
+        sqlx::query_as("SELECT id FROM bridge_conversation WHERE root_key = $1 OR root_event = $2")
+            .bind(n.root_key.map(Key::to_string))
+            .bind(n.root_event)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(id)
 }
 
@@ -217,7 +230,7 @@ pub async fn by_subject(
     Ok(rows
         .into_iter()
         .map(Conversation::from)
-        .find(|c| c.participants.iter().any(|p| *p == sender)))
+        .find(|c| c.participants.contains(&sender)))
 }
 
 /// An inbound mail joined the conversation: answers now go to `reply_to`.
@@ -342,10 +355,16 @@ mod tests {
 
     #[test]
     fn subjects_compare_without_prefixes_and_tags() {
-        assert_eq!(normalise_subject("Re: AW: [Health]  Agenda  May"), "agenda may");
+        assert_eq!(
+            normalise_subject("Re: AW: [Health]  Agenda  May"),
+            "agenda may"
+        );
         assert_eq!(normalise_subject("Fwd: RE[2]: agenda may"), "agenda may");
         assert_eq!(normalise_subject("TR: Réunion"), "réunion");
-        assert_eq!(normalise_subject("Re: Re: Question: budget"), "question: budget");
+        assert_eq!(
+            normalise_subject("Re: Re: Question: budget"),
+            "question: budget"
+        );
     }
 
     #[tokio::test]
@@ -371,11 +390,19 @@ mod tests {
         let id = create(&mut conn, n()).await.unwrap();
         assert_eq!(create(&mut conn, n()).await.unwrap(), id, "idempotent");
         let c = get(&mut conn, id).await.unwrap().unwrap();
-        note_inbound(&mut conn, &c, Some("<m2@x.test>"), "ana@x.test", "bo@x.test")
+        note_inbound(
+            &mut conn,
+            &c,
+            Some("<m2@x.test>"),
+            "ana@x.test",
+            "bo@x.test",
+        )
+        .await
+        .unwrap();
+        let c = get(&mut conn, id).await.unwrap().unwrap();
+        note_outbound(&mut conn, &c, "<convene.1@wg>")
             .await
             .unwrap();
-        let c = get(&mut conn, id).await.unwrap().unwrap();
-        note_outbound(&mut conn, &c, "<convene.1@wg>").await.unwrap();
         let c = get(&mut conn, id).await.unwrap().unwrap();
         assert_eq!(c.refs, vec!["<m1@x.test>", "<m2@x.test>", "<convene.1@wg>"]);
         assert_eq!(c.last_message_id.as_deref(), Some("<convene.1@wg>"));

@@ -155,7 +155,10 @@ pub fn decide(
         .collect();
     let rendered = render::render(&msg, mail_id, note.as_deref(), &|cid| {
         let cid = cid.to_ascii_lowercase();
-        by_cid.iter().find(|(c, _)| *c == cid).map(|(_, p)| p.clone())
+        by_cid
+            .iter()
+            .find(|(c, _)| *c == cid)
+            .map(|(_, p)| p.clone())
     });
     let fallback = if by_cid.is_empty() {
         rendered.content.clone()
@@ -330,7 +333,9 @@ impl Pipeline {
             && let Some(from) = &decision.from
         {
             let since = now_ms() - self.bridge.subject_window.num_milliseconds();
-            if let Some(c) = conversation::by_subject(&mut tx, &decision.subject, from, since).await? {
+            if let Some(c) =
+                conversation::by_subject(&mut tx, &decision.subject, from, since).await?
+            {
                 let root = match (&c.root_event, &c.root_key) {
                     (Some(ev), _) => Some(Root::Event(ev.clone())),
                     (None, Some(k)) => Some(match tx.event_id_for(k).await? {
@@ -392,8 +397,12 @@ impl Pipeline {
                 "📝 A new expression of interest for {} arrived; the secretariat is reviewing it.",
                 group.name
             );
-            tx.post(Key::EoiGroupNotice(mail.id), &group.room, crate::chat::notice(&text))
-                .await?;
+            tx.post(
+                Key::EoiGroupNotice(mail.id),
+                &group.room,
+                crate::chat::notice(&text),
+            )
+            .await?;
         }
         // The conversation answers go to.
         if matches!(kind, MailKind::Correspondence | MailKind::Eoi)
@@ -619,7 +628,10 @@ impl Pipeline {
         }
         let text = format!("📭 Delivery report: {}", lines.join("; "));
         let (room, content) = match &thread {
-            Some((room, root)) => (room.clone(), crate::chat::in_thread(crate::chat::notice(&text), root)),
+            Some((room, root)) => (
+                room.clone(),
+                crate::chat::in_thread(crate::chat::notice(&text), root),
+            ),
             None => (
                 self.outbox.management_room().to_owned(),
                 crate::chat::notice(&format!("{text} (about {original})")),
@@ -631,10 +643,20 @@ impl Pipeline {
             && !failed.is_empty()
         {
             let hard = failed.iter().any(|r| r.is_hard());
-            let (state, icon) = if hard { ("bounced", "❌ Bounced") } else { ("delayed", "⏳ Delayed") };
+            let (state, icon) = if hard {
+                ("bounced", "❌ Bounced")
+            } else {
+                ("delayed", "⏳ Delayed")
+            };
             let who: Vec<String> = failed
                 .iter()
-                .map(|r| format!("{} ({})", r.address, crate::markup::single_line(&r.reason())))
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r.address,
+                        crate::markup::single_line(&r.reason())
+                    )
+                })
                 .collect();
             let edit = crate::outbox::op::status_edit(
                 status_room,
@@ -652,8 +674,21 @@ impl Pipeline {
         if item.is_some() {
             let now = now_ms();
             for r in failed {
-                let scored = super::bounce::record(tx, &self.bridge, &r.address, r.is_hard(), &r.reason(), now).await?;
-                tracing::info!(address = r.address, score = scored.score, hard = r.is_hard(), "bounce counted");
+                let scored = super::bounce::record(
+                    tx,
+                    &self.bridge,
+                    &r.address,
+                    r.is_hard(),
+                    &r.reason(),
+                    now,
+                )
+                .await?;
+                tracing::info!(
+                    address = r.address,
+                    score = scored.score,
+                    hard = r.is_hard(),
+                    "bounce counted"
+                );
                 if scored.newly_marked {
                     let reason = format!(
                         "bounce score {:.1} (threshold {:.1}); last: {}",
@@ -669,12 +704,19 @@ impl Pipeline {
                     );
                     let management = self.outbox.management_room().to_owned();
                     let key = Key::Notice(format!("bounce-marked-{}-{}", r.address, mail.id));
-                    tx.post(key, &management, crate::chat::notice(&text)).await?;
+                    tx.post(key, &management, crate::chat::notice(&text))
+                        .await?;
                     if let Some((room, root)) = &thread
                         && *room != management
                     {
-                        let key = Key::Notice(format!("bounce-marked-here-{}-{}", r.address, mail.id));
-                        tx.post(key, room, crate::chat::in_thread(crate::chat::notice(&text), root)).await?;
+                        let key =
+                            Key::Notice(format!("bounce-marked-here-{}-{}", r.address, mail.id));
+                        tx.post(
+                            key,
+                            room,
+                            crate::chat::in_thread(crate::chat::notice(&text), root),
+                        )
+                        .await?;
                     }
                 }
             }

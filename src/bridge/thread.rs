@@ -113,7 +113,10 @@ pub enum Outcome {
 
 impl Threads {
     /// The conversation of the thread rooted at `root_event_id`, if it is one.
-    pub async fn conversation_of(&self, root_event_id: &str) -> anyhow::Result<Option<Conversation>> {
+    pub async fn conversation_of(
+        &self,
+        root_event_id: &str,
+    ) -> anyhow::Result<Option<Conversation>> {
         conversation::by_root(&self.db, root_event_id).await
     }
 
@@ -138,8 +141,16 @@ impl Threads {
         let Some(c) = self.conversation_of(root_event_id).await? else {
             return Ok(false);
         };
-        conversation::record_attachment(&self.db, c.id, event_id, filename, content_type, size, source)
-            .await?;
+        conversation::record_attachment(
+            &self.db,
+            c.id,
+            event_id,
+            filename,
+            content_type,
+            size,
+            source,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -154,7 +165,9 @@ impl Threads {
         let Some(c) = self.conversation_of(m.root_event_id).await? else {
             return Ok(Outcome::NotBridged);
         };
-        if !self.internal_marker.is_empty() && m.body.trim_start().starts_with(&self.internal_marker) {
+        if !self.internal_marker.is_empty()
+            && m.body.trim_start().starts_with(&self.internal_marker)
+        {
             tracing::info!(event = m.event_id, "internal note: not mailed");
             return Ok(Outcome::Internal);
         }
@@ -332,7 +345,9 @@ pub fn markdown_html(text: &str) -> String {
             crate::markup::escape_html(text.trim()).replace('\n', "<br>")
         ),
     };
-    let clean = crate::mail::html::sanitize(&html, &|_| crate::mail::html::CidImage::Missing { name: None });
+    let clean = crate::mail::html::sanitize(&html, &|_| crate::mail::html::CidImage::Missing {
+        name: None,
+    });
     format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{}</body></html>",
         clean.fragment.to_html()

@@ -84,14 +84,21 @@ mod tests {
 
     #[test]
     fn the_first_line_has_address_and_subject_the_rest_is_the_text() {
-        let c = parse("!", "!mail ana@x.test Agenda for May\nDear Ana,\n\nhere it is.")
-            .unwrap()
-            .unwrap();
+        let c = parse(
+            "!",
+            "!mail ana@x.test Agenda for May\nDear Ana,\n\nhere it is.",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(c.to, "ana@x.test");
         assert_eq!(c.subject, "Agenda for May");
         assert_eq!(c.text, "Dear Ana,\n\nhere it is.");
         assert!(parse("!", "!mail ana@x.test Agenda").unwrap().is_err());
-        assert!(parse("!", "!mail not-an-address Agenda\ntext").unwrap().is_err());
+        assert!(
+            parse("!", "!mail not-an-address Agenda\ntext")
+                .unwrap()
+                .is_err()
+        );
         assert!(parse("!", "!mailbox x").is_none());
         assert!(parse("!", "hello").is_none());
     }

@@ -160,16 +160,15 @@ pub fn build_rich(
     for a in &rich.attachments {
         let ct = ContentType::parse(&a.content_type)
             .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
-        extra.push(
-            lettre::message::Attachment::new(a.filename.clone()).body(a.data.clone(), ct),
-        );
+        extra.push(lettre::message::Attachment::new(a.filename.clone()).body(a.data.clone(), ct));
     }
     let message = match (&rich.html, extra.is_empty()) {
         (None, true) => builder.singlepart(text)?,
-        (None, false) => builder.multipart(extra.into_iter().fold(
-            MultiPart::mixed().singlepart(text),
-            |m, p| m.singlepart(p),
-        ))?,
+        (None, false) => builder.multipart(
+            extra
+                .into_iter()
+                .fold(MultiPart::mixed().singlepart(text), |m, p| m.singlepart(p)),
+        )?,
         (Some(html), no_extra) => {
             let alternative = MultiPart::alternative().singlepart(text).singlepart(
                 SinglePart::builder()
@@ -179,10 +178,13 @@ pub fn build_rich(
             if no_extra {
                 builder.multipart(alternative)?
             } else {
-                builder.multipart(extra.into_iter().fold(
-                    MultiPart::mixed().multipart(alternative),
-                    |m, p| m.singlepart(p),
-                ))?
+                builder.multipart(
+                    extra
+                        .into_iter()
+                        .fold(MultiPart::mixed().multipart(alternative), |m, p| {
+                            m.singlepart(p)
+                        }),
+                )?
             }
         }
     };

@@ -78,12 +78,12 @@ pub fn parse(msg: &Message<'_>) -> Option<Dsn> {
                     dsn.original_message_id = nested.message_id().map(bracket);
                 }
             }
-            ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
-                if dsn.original_message_id.is_none() {
-                    dsn.original_message_id = MessageParser::new()
-                        .parse_headers(part.contents())
-                        .and_then(|m| m.message_id().map(bracket));
-                }
+            ("text", "rfc822-headers") | ("message", "rfc822-headers")
+                if dsn.original_message_id.is_none() =>
+            {
+                dsn.original_message_id = MessageParser::new()
+                    .parse_headers(part.contents())
+                    .and_then(|m| m.message_id().map(bracket));
             }
             _ => {}
         }

@@ -19,11 +19,11 @@ use futures_util::FutureExt;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::event_handler::Ctx as Handler;
 use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation,
 };
+use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::{Client, Room, RoomState};
 use tokio_util::sync::CancellationToken;
 
@@ -252,7 +252,14 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         if bot.is_secretariat(ev.sender.as_str()) {
             let recorded = bot
                 .threads
-                .record_attachment(root, ev.event_id.as_str(), &filename, &content_type, size, &source)
+                .record_attachment(
+                    root,
+                    ev.event_id.as_str(),
+                    &filename,
+                    &content_type,
+                    size,
+                    &source,
+                )
                 .await;
             if let Err(e) = recorded {
                 tracing::warn!(error = format!("{e:#}"), "recording a thread attachment");
@@ -439,7 +446,11 @@ async fn thread_files(
     use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
     use matrix_sdk::ruma::events::room::MediaSource;
     let pending = match bot.threads.conversation_of(m.root_event_id).await {
-        Ok(Some(c)) => bot.threads.pending_attachments(c.id).await.unwrap_or_default(),
+        Ok(Some(c)) => bot
+            .threads
+            .pending_attachments(c.id)
+            .await
+            .unwrap_or_default(),
         _ => return Vec::new(),
     };
     let mut out = Vec::new();
@@ -460,7 +471,9 @@ async fn thread_files(
                     data,
                 },
             )),
-            Err(e) => tracing::warn!(event = p.event_id, error = %e, "cannot download a thread file"),
+            Err(e) => {
+                tracing::warn!(event = p.event_id, error = %e, "cannot download a thread file")
+            }
         }
     }
     out

@@ -228,7 +228,9 @@ mod tests {
             unreachable!()
         };
         match inner.in_thread("$root") {
-            MatrixOp::Upload { thread_root, .. } => assert_eq!(thread_root.as_deref(), Some("$root")),
+            MatrixOp::Upload { thread_root, .. } => {
+                assert_eq!(thread_root.as_deref(), Some("$root"))
+            }
             other => panic!("{other:?}"),
         }
         let send = MatrixOp::Send {

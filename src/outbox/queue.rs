@@ -235,7 +235,11 @@ where
 }
 
 /// The state of the item queued under `key`, if any.
-pub async fn state_of<'e, E>(ex: E, transport: Transport, key: &Key) -> anyhow::Result<Option<State>>
+pub async fn state_of<'e, E>(
+    ex: E,
+    transport: Transport,
+    key: &Key,
+) -> anyhow::Result<Option<State>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
@@ -360,23 +364,20 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Summary>> {
 /// Returns the transports touched, to wake their workers.
 pub async fn retry(db: &Db, id: Option<i64>) -> anyhow::Result<Vec<(i64, Transport)>> {
     let now = now_ms();
-    let rows: Vec<(i64, String)> = match id {
-        Some(id) => {
-            sqlx::query_as(
+    let rows: Vec<(i64, String)> =
+        match id {
+            Some(id) => sqlx::query_as(
                 "SELECT id, transport FROM outbox WHERE id = $1 AND state IN ('failed', 'held')",
             )
-                .bind(id)
-                .fetch_all(&db.pool)
-                .await?
-        }
-        None => {
-            sqlx::query_as(
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?,
+            None => sqlx::query_as(
                 "SELECT id, transport FROM outbox WHERE state IN ('failed', 'held') ORDER BY id",
             )
-                .fetch_all(&db.pool)
-                .await?
-        }
-    };
+            .fetch_all(&db.pool)
+            .await?,
+        };
     let mut out = Vec::new();
     for (id, transport) in rows {
         sqlx::query(

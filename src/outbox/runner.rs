@@ -288,7 +288,12 @@ async fn on_error(
 
 /// Records the item sent and, when it has a status post, queues the edit that says so, in one
 /// transaction (a crash cannot leave the status at "queued" for a sent item).
-async fn sent(outbox: &Outbox, transport: Transport, item: &Item, result: &str) -> anyhow::Result<()> {
+async fn sent(
+    outbox: &Outbox,
+    transport: Transport,
+    item: &Item,
+    result: &str,
+) -> anyhow::Result<()> {
     let (Some(status), Some(room)) = (item.report_status.as_deref(), item.report_room.as_deref())
     else {
         return queue::mark_sent(outbox.db(), item.id, result).await;
@@ -337,7 +342,10 @@ async fn fail(
     queue::mark_failed(&mut tx, item.id, reason).await?;
     if let (Some(status), Some(room)) = (item.report_status.as_deref(), item.report_room.as_deref())
     {
-        let text = format!("⚠ Failed: could not {what}: {}", crate::markup::single_line(reason));
+        let text = format!(
+            "⚠ Failed: could not {what}: {}",
+            crate::markup::single_line(reason)
+        );
         let edit = super::op::status_edit(room, &Key::parse(status), &text);
         let key = Key::MailStatus {
             item: item.id,

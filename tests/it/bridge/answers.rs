@@ -37,10 +37,13 @@ Message-ID: {original}\r\nSubject: Re: Hello\r\n\r\n--{boundary}--\r\n",
 
 async fn message_id(app: &TestApp, event: &str) -> String {
     let c = super::helpers::content(&app.secretariat, &app.health, event).await;
-    format!("<{}>", c["org.convene.mail"]["message_id"].as_str().unwrap())
+    format!(
+        "<{}>",
+        c["org.convene.mail"]["message_id"].as_str().unwrap()
+    )
 }
 
-fn header<'a>(raw: &'a [u8], name: &str) -> Option<String> {
+fn header(raw: &[u8], name: &str) -> Option<String> {
     let msg = MessageParser::default().parse(raw)?;
     msg.header_raw(name).map(|v| v.trim().to_owned())
 }
@@ -51,14 +54,28 @@ async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_
     let to = app.address.replace('@', "+health@");
     let ana = format!("ana-{}@applicant.test", unique());
     let marker = format!("conv-{}", unique());
-    send_mail(&ana, &to, &format!("Budget {marker}"), "First question.", &[]).await;
+    send_mail(
+        &ana,
+        &to,
+        &format!("Budget {marker}"),
+        "First question.",
+        &[],
+    )
+    .await;
     let root = app
         .secretariat
         .wait_for(&app.health, "First question", MAIL_WAIT, Duration::ZERO)
         .await[0]
         .clone();
     let m1 = message_id(&app, &root.event_id).await;
-    send_mail(&ana, &to, &format!("Re: Budget {marker}"), "Second mail.", &[("In-Reply-To", &m1)]).await;
+    send_mail(
+        &ana,
+        &to,
+        &format!("Re: Budget {marker}"),
+        "Second mail.",
+        &[("In-Reply-To", &m1)],
+    )
+    .await;
     let second = app
         .secretariat
         .wait_for(&app.health, "Second mail", MAIL_WAIT, Duration::ZERO)
@@ -67,16 +84,34 @@ async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_
     let m2 = message_id(&app, &second.event_id).await;
     // The third keeps only References, as some clients do.
     let refs = format!("{m1} {m2}");
-    send_mail(&ana, &to, &format!("Re: Budget {marker}"), "Third mail.", &[("References", &refs)]).await;
+    send_mail(
+        &ana,
+        &to,
+        &format!("Re: Budget {marker}"),
+        "Third mail.",
+        &[("References", &refs)],
+    )
+    .await;
     for text in ["Second mail", "Third mail"] {
-        let got = app.secretariat.wait_for(&app.health, text, MAIL_WAIT, Duration::ZERO).await;
+        let got = app
+            .secretariat
+            .wait_for(&app.health, text, MAIL_WAIT, Duration::ZERO)
+            .await;
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].thread_root.as_deref(), Some(root.event_id.as_str()), "{text}");
+        assert_eq!(
+            got[0].thread_root.as_deref(),
+            Some(root.event_id.as_str()),
+            "{text}"
+        );
     }
 
     // An internal note stays; a member's message stays and gets the notice.
     app.secretariat
-        .say_in_thread(&app.health, &root.event_id, "// internal: check the budget line first")
+        .say_in_thread(
+            &app.health,
+            &root.event_id,
+            "// internal: check the budget line first",
+        )
         .await;
     let member = Person::new("member").await;
     let room = app.secretariat.client.get_room(&app.health).unwrap();
@@ -88,14 +123,26 @@ async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_
         .await;
     let notice = app
         .secretariat
-        .wait_for(&app.health, "only the secretariat", MAIL_WAIT, Duration::ZERO)
+        .wait_for(
+            &app.health,
+            "only the secretariat",
+            MAIL_WAIT,
+            Duration::ZERO,
+        )
         .await;
-    assert_eq!(notice[0].thread_root.as_deref(), Some(root.event_id.as_str()));
+    assert_eq!(
+        notice[0].thread_root.as_deref(),
+        Some(root.event_id.as_str())
+    );
 
     // The secretariat's answer: to Ana, threaded, with the name.
     let answer = app
         .secretariat
-        .say_in_thread(&app.health, &root.event_id, "Yes, **the budget** is approved.")
+        .say_in_thread(
+            &app.health,
+            &root.event_id,
+            "Yes, **the budget** is approved.",
+        )
         .await;
     let sent = app
         .secretariat
@@ -109,27 +156,47 @@ async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_
         assert_eq!(again.len(), mails.len());
         again
     };
-    assert_eq!(mails.len(), 1, "only the answer was mailed: {}", mails.len());
+    assert_eq!(
+        mails.len(),
+        1,
+        "only the answer was mailed: {}",
+        mails.len()
+    );
     let raw = &mails[0];
     let msg = MessageParser::default().parse(raw).unwrap();
     let from = msg.from().unwrap().first().unwrap();
     assert_eq!(from.address(), Some(app.address.as_str()));
     assert!(
-        from.name().unwrap_or_default().ends_with("via Working Groups"),
+        from.name()
+            .unwrap_or_default()
+            .ends_with("via Working Groups"),
         "{:?}",
         from.name()
     );
-    assert_eq!(msg.reply_to().unwrap().first().unwrap().address(), Some(app.address.as_str()));
+    assert_eq!(
+        msg.reply_to().unwrap().first().unwrap().address(),
+        Some(app.address.as_str())
+    );
     assert_eq!(msg.subject(), Some(format!("Re: Budget {marker}").as_str()));
     let irt = header(raw, "In-Reply-To").unwrap();
     let references = header(raw, "References").unwrap();
-    assert!(references.contains(&m1) && references.contains(&m2), "{references}");
+    assert!(
+        references.contains(&m1) && references.contains(&m2),
+        "{references}"
+    );
     // It answers the newest mail of the conversation (the third, whose id Postfix kept).
     assert!(!irt.contains(&m1), "{irt}");
     assert!(msg.body_text(0).unwrap().contains("**the budget**"));
-    assert!(msg.body_html(0).unwrap().contains("<strong>the budget</strong>"));
+    assert!(
+        msg.body_html(0)
+            .unwrap()
+            .contains("<strong>the budget</strong>")
+    );
     let text = msg.body_text(0).unwrap();
-    assert!(!text.contains("internal") && !text.contains("fund it"), "{text}");
+    assert!(
+        !text.contains("internal") && !text.contains("fund it"),
+        "{text}"
+    );
     let _ = answer;
 }
 
@@ -154,13 +221,28 @@ async fn an_answer_that_bounces_shows_it_and_the_report_lands_in_the_thread() {
         .await;
     // The stack's bounce.test is meant to bounce, but Dovecot's static userdb accepts the
     // alias target, so no DSN comes back by itself: send the one Postfix sends, about our mail.
-    let original = convene::mail::compose::message_id_for(&format!("reply-{answer}"), "convene.test");
-    send_raw("", &app.address, postfix_dsn(&app.address, &bouncing, &original).as_bytes()).await;
+    let original =
+        convene::mail::compose::message_id_for(&format!("reply-{answer}"), "convene.test");
+    send_raw(
+        "",
+        &app.address,
+        postfix_dsn(&app.address, &bouncing, &original).as_bytes(),
+    )
+    .await;
     let report = app
         .secretariat
-        .wait_for(&app.health, "📭 Delivery report", Duration::from_secs(60), Duration::ZERO)
+        .wait_for(
+            &app.health,
+            "📭 Delivery report",
+            Duration::from_secs(60),
+            Duration::ZERO,
+        )
         .await;
-    assert_eq!(report[0].thread_root.as_deref(), Some(root.event_id.as_str()), "{report:?}");
+    assert_eq!(
+        report[0].thread_root.as_deref(),
+        Some(root.event_id.as_str()),
+        "{report:?}"
+    );
     assert!(report[0].body.contains(&bouncing), "{}", report[0].body);
     assert!(report[0].body.contains("5."), "{}", report[0].body);
     let status = app
@@ -195,7 +277,10 @@ async fn bang_mail_starts_a_conversation_whose_reply_comes_back_into_its_thread(
     let marker = format!("out-{}", unique());
     let root = app
         .secretariat
-        .say(&app.health, &format!("!mail {bob} Invitation {marker}\nDear Bob,\n\nwould you join us?"))
+        .say(
+            &app.health,
+            &format!("!mail {bob} Invitation {marker}\nDear Bob,\n\nwould you join us?"),
+        )
         .await;
     let queued = app
         .secretariat

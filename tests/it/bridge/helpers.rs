@@ -20,7 +20,10 @@ pub async fn content(p: &Person, room: &OwnedRoomId, event_id: &str) -> serde_js
         if v["type"] != "m.room.encrypted" {
             return v["content"].clone();
         }
-        assert!(Instant::now() < deadline, "could not decrypt {event_id}: {v}");
+        assert!(
+            Instant::now() < deadline,
+            "could not decrypt {event_id}: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -90,7 +93,11 @@ pub fn b64(data: &[u8]) -> String {
         if i > 0 && i % 19 == 0 {
             out.push_str("\r\n");
         }
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for j in 0..4 {
             if j <= chunk.len() {
@@ -114,5 +121,7 @@ pub fn head(from: &str, to: &str, subject: &str, extra: &str) -> String {
 
 /// Some bytes that are no text: every byte value, in a pattern of its own.
 pub fn binary(tag: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(tag)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(tag))
+        .collect()
 }
