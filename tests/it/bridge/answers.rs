@@ -6,11 +6,21 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 
-use crate::support::{Options, Person, TestApp, send_mail, send_raw, unique, wait_for_mail_to};
+use crate::support::{
+    Backend, Options, Person, TestApp, send_mail, send_raw, unique, wait_for_mail_to,
+};
 use crate::{MAIL_WAIT, SETTLE};
 
 async fn started() -> TestApp {
-    let mut app = TestApp::spawn(Options::default()).await;
+    started_on(Backend::Sqlite).await
+}
+
+async fn started_on(backend: Backend) -> TestApp {
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
     app
@@ -50,7 +60,16 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_mail() {
-    let app = started().await;
+    conversation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_mail_postgres() {
+    conversation(Backend::Postgres).await;
+}
+
+async fn conversation(backend: Backend) {
+    let app = started_on(backend).await;
     let to = app.address.replace('@', "+health@");
     let ana = format!("ana-{}@applicant.test", unique());
     let marker = format!("conv-{}", unique());
@@ -202,7 +221,16 @@ async fn a_conversation_stays_in_one_thread_and_only_the_secretariat_answers_by_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_that_bounces_shows_it_and_the_report_lands_in_the_thread() {
-    let app = started().await;
+    bounces(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_bounces_shows_it_and_the_report_lands_in_the_thread_postgres() {
+    bounces(Backend::Postgres).await;
+}
+
+async fn bounces(backend: Backend) {
+    let app = started_on(backend).await;
     let to = app.address.replace('@', "+health@");
     let marker = format!("bounce-{}", unique());
     let bouncing = format!("gone-{}@bounce.test", unique());
