@@ -3,6 +3,17 @@
 //! read an application, render for the room — then records the outcome in the same
 //! transaction that queues the room post, the application's card and its acknowledgement.
 //!
+//! What a mail becomes in the rooms: its post (sanitised HTML, quotes folded; when it has
+//! inline `cid:` images, one outbox item uploads them and sends the post with their `mxc://`
+//! URIs, so the post stays exactly-once), then in its thread — resolved from the post's key
+//! when that is sent, by the outbox — every attachment and inline image as an `m.file` /
+//! `m.image` upload (`Key::MailPart`), a notice with name and size for those over
+//! `bridge.max_upload_bytes`, and the original `.eml` when the post had to be cut
+//! (`Key::MailOriginal`). An application's attachments go into its card's thread instead, and
+//! its mail to the management room: the group's room gets what `applications.group_room` says.
+//! A delivery status notification about a mail convene sent is posted in that mail's thread,
+//! updates the mail's status post and counts towards the recipient's bounce score.
+//!
 //! [`decide`] is pure (no database, no network) and runs under `catch_unwind`. A mail that
 //! cannot be parsed, is oversized, came without content, or panics anywhere in it is
 //! quarantined at once with the reason and reported in the management room. Other errors
@@ -17,13 +28,17 @@ use mail_parser::MessageParser;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::conversation::{self, Conversation};
 use super::inbound::{self, MailKind, Stored};
 use crate::applications::Applications;
 use crate::applications::intake::{self, Prepared};
+use crate::config::{BridgeConfig, GroupRoom};
+use crate::mail::dsn::{self, Dsn};
 use crate::mail::route::{self, Route, Routing};
 use crate::mail::{automatic, compose, render};
-use crate::outbox::{Key, Outbox};
-use crate::storage::Db;
+use crate::outbox::op::Inline;
+use crate::outbox::{Key, MatrixOp, Outbox, Report, Tx};
+use crate::storage::{Db, now_ms};
 
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -35,15 +50,59 @@ pub struct Pipeline {
     pub apps: Applications,
     pub calendar: crate::calendar::Service,
     pub routing: Arc<Routing>,
+    pub bridge: Arc<BridgeConfig>,
     /// Woken by the IMAP worker when mail was stored.
     pub wake: Arc<Notify>,
+}
+
+/// A part of the mail to post in its thread, with its bytes.
+pub struct PartOut {
+    pub part: render::Part,
+    pub bytes: Vec<u8>,
+}
+
+/// Where a thread's root is: already posted, or still queued under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    Event(String),
+    Key(Key),
+}
+
+impl Root {
+    /// `op`, in this thread.
+    pub fn place(&self, op: MatrixOp) -> MatrixOp {
+        match self {
+            Root::Event(ev) => op.in_thread(ev),
+            Root::Key(k) => MatrixOp::InThreadOf {
+                key: k.to_string(),
+                inner: Box::new(op),
+            },
+        }
+    }
 }
 
 /// What the pure stages decided about one mail.
 pub struct Decision {
     pub kind: MailKind,
     pub route: Route,
+    /// The post; with placeholders for the inline images when there are some.
     pub content: serde_json::Value,
+    /// The post without inline images (for encrypted rooms).
+    pub fallback: serde_json::Value,
+    /// Inline images: (placeholder in `content`, index in `parts`).
+    pub inline: Vec<(String, usize)>,
+    /// Attachments and inline images, to post in the thread.
+    pub parts: Vec<PartOut>,
+    /// The post was cut: the original goes into the thread as `.eml`.
+    pub truncated: bool,
+    pub subject: String,
+    /// The sender's address, and where an answer goes (Reply-To, else From).
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
+    /// `<…>`
+    pub message_id: Option<String>,
+    /// A delivery status notification.
+    pub dsn: Option<Dsn>,
     /// The text body, for the calendar's deadline detection.
     pub text: String,
     pub sent: Option<chrono::DateTime<chrono::Utc>>,
@@ -85,7 +144,52 @@ pub fn decide(
     let note = auto
         .as_ref()
         .map(|r| format!("automatic mail ({r}): not answered"));
-    let content = render::mail_event(&msg, mail_id, note.as_deref());
+    // Inline images get a placeholder URI that the outbox swaps for the uploaded one.
+    let listed = render::parts(&msg);
+    let placeholder = |i: usize| format!("mxc://convene.invalid/inline{i:06}");
+    let by_cid: Vec<(String, String)> = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.inline)
+        .filter_map(|(i, p)| Some((p.content_id.clone()?.to_ascii_lowercase(), placeholder(i))))
+        .collect();
+    let rendered = render::render(&msg, mail_id, note.as_deref(), &|cid| {
+        let cid = cid.to_ascii_lowercase();
+        by_cid
+            .iter()
+            .find(|(c, _)| *c == cid)
+            .map(|(_, p)| p.clone())
+    });
+    let fallback = if by_cid.is_empty() {
+        rendered.content.clone()
+    } else {
+        render::render(&msg, mail_id, note.as_deref(), &|_| None).content
+    };
+    let content = rendered.content;
+    let inline: Vec<(String, usize)> = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.inline)
+        .map(|(i, _)| (placeholder(i), i))
+        .filter(|(ph, _)| content.to_string().contains(ph.as_str()))
+        .collect();
+    let parts = listed
+        .into_iter()
+        .map(|part| {
+            let bytes = msg
+                .part(part.index)
+                .map(|p| p.contents().to_vec())
+                .unwrap_or_default();
+            PartOut { part, bytes }
+        })
+        .collect();
+    let (_, from) = render::sender(&msg);
+    let reply_to = msg
+        .reply_to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(str::to_owned)
+        .or_else(|| from.clone());
     let text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     let sent = msg
         .date()
@@ -103,10 +207,24 @@ pub fn decide(
         (false, None, Some(_)) => MailKind::Eoi,
         (false, None, None) => MailKind::Correspondence,
     };
+    let dsn = if kind == MailKind::Automatic {
+        dsn::parse(&msg)
+    } else {
+        None
+    };
     Ok(Decision {
         kind,
         route,
         content,
+        fallback,
+        inline,
+        parts,
+        truncated: rendered.truncated,
+        subject: msg.subject().unwrap_or("").trim().to_owned(),
+        from,
+        reply_to,
+        message_id: msg.message_id().map(|id| format!("<{}>", id.trim())),
+        dsn,
         text,
         sent,
         references,
@@ -193,26 +311,139 @@ impl Pipeline {
             tracing::info!(id = mail.id, key = %mail.message_key, "own mail come back: ignored");
             return Ok(());
         }
-        let thread = match kind {
+        // A delivery report about a mail we sent goes into that mail's thread.
+        if let Some(report) = &decision.dsn
+            && self.on_dsn(&mut tx, mail, &decision, report, raw).await?
+        {
+            inbound::mark_done(&mut tx, mail.id, kind, decision.route.group.as_deref()).await?;
+            tx.commit().await?;
+            tracing::info!(id = mail.id, "delivery status notification matched");
+            return Ok(());
+        }
+        let mut thread = match kind {
             MailKind::Automatic => None,
-            _ => super::thread::find_thread(&self.db, &decision.references).await?,
+            _ => super::thread::find_thread(&self.db, &decision.references)
+                .await?
+                .map(|t| (t.room_id, Root::Event(t.root_event_id))),
         };
-        match &thread {
-            // An answer to a mail of a thread goes into that thread, in that room.
-            Some(t) => {
-                let content = super::thread::in_thread(decision.content, t);
-                tx.post(Key::Mail(mail.id), &t.room_id, content).await?
+        // No known Message-ID: the conversation with the same subject this sender took part in.
+        let mut conversation: Option<Conversation> = None;
+        if thread.is_none()
+            && kind == MailKind::Correspondence
+            && let Some(from) = &decision.from
+        {
+            let since = now_ms() - self.bridge.subject_window.num_milliseconds();
+            if let Some(c) =
+                conversation::by_subject(&mut tx, &decision.subject, from, since).await?
+            {
+                let root = match (&c.root_event, &c.root_key) {
+                    (Some(ev), _) => Some(Root::Event(ev.clone())),
+                    (None, Some(k)) => Some(match tx.event_id_for(k).await? {
+                        Some(ev) => Root::Event(ev),
+                        None => Root::Key(k.clone()),
+                    }),
+                    (None, None) => None,
+                };
+                if let Some(root) = root {
+                    tracing::info!(id = mail.id, conversation = c.id, "threaded by subject");
+                    thread = Some((c.room.clone(), root));
+                    conversation = Some(c);
+                }
             }
-            None => {
-                tx.post(Key::Mail(mail.id), &decision.route.room, decision.content)
-                    .await?
-            }
+        }
+        if conversation.is_none()
+            && let Some((_, Root::Event(ev))) = &thread
+        {
+            conversation = conversation::by_root(&self.db, ev).await?;
+        }
+        let is_eoi = decision.eoi.is_some();
+        // An application's mail (contact data) goes to the secretariat.
+        let room = match (&thread, is_eoi, self.apps.s.cfg.group_room) {
+            (Some((room, _)), _, _) => room.clone(),
+            (None, true, GroupRoom::Full) | (None, false, _) => decision.route.room.clone(),
+            (None, true, _) => self.outbox.management_room().to_owned(),
         };
-        // The EoI record, its acknowledgement and its card commit with the mail's own post.
+        let post_key = Key::Mail(mail.id);
+        let post_root = thread.as_ref().map(|(_, root)| root);
+        if let (Some((room, Root::Event(root))), Some(id)) = (&thread, &decision.message_id) {
+            crate::outbox::thread::remember(&mut tx, id, room, root).await?;
+        }
+        self.queue_post(&mut tx, &post_key, &room, &decision, post_root)
+            .await?;
+        // The parts: in the card's thread for an application, else in the mail's thread.
         let intake = match &decision.eoi {
             Some(p) => Some(self.apps.record(&mut tx, mail.id, p).await?),
             None => None,
         };
+        let (parts_room, parts_root) = match (&intake, &thread) {
+            (Some(o), _) => (
+                self.outbox.management_room().to_owned(),
+                Root::Key(Key::EoiCard(o.id)),
+            ),
+            (None, Some((room, root))) => (room.clone(), root.clone()),
+            (None, None) => (room.clone(), Root::Key(post_key.clone())),
+        };
+        if kind != MailKind::Automatic {
+            self.queue_parts(&mut tx, mail.id, &parts_room, &parts_root, &decision, raw)
+                .await?;
+        }
+        if let (Some(o), Some(slug)) = (&intake, decision.route.group.as_deref())
+            && o.created
+            && self.apps.s.cfg.group_room == GroupRoom::Notice
+            && let Some(group) = self.routing.groups.get(slug)
+            && group.room != self.outbox.management_room()
+        {
+            let text = format!(
+                "📝 A new expression of interest for {} arrived; the secretariat is reviewing it.",
+                group.name
+            );
+            tx.post(
+                Key::EoiGroupNotice(mail.id),
+                &group.room,
+                crate::chat::notice(&text),
+            )
+            .await?;
+        }
+        // The conversation answers go to.
+        if matches!(kind, MailKind::Correspondence | MailKind::Eoi)
+            && let Some(reply_to) = decision.reply_to.as_deref()
+        {
+            match &conversation {
+                Some(c) => {
+                    let sender = decision.from.as_deref().unwrap_or(reply_to);
+                    conversation::note_inbound(
+                        &mut tx,
+                        c,
+                        decision.message_id.as_deref(),
+                        reply_to,
+                        sender,
+                    )
+                    .await?
+                }
+                None if thread.is_none() => {
+                    let refs: Vec<String> = decision
+                        .references
+                        .iter()
+                        .rev()
+                        .map(|r| format!("<{r}>"))
+                        .collect();
+                    conversation::create(
+                        &mut tx,
+                        conversation::New {
+                            room: &room,
+                            root_key: Some(&post_key),
+                            root_event: None,
+                            subject: &decision.subject,
+                            correspondent: reply_to,
+                            message_id: decision.message_id.as_deref(),
+                            refs: &refs,
+                        },
+                    )
+                    .await?;
+                }
+                None => {}
+            }
+        }
         inbound::mark_done(&mut tx, mail.id, kind, decision.route.group.as_deref()).await?;
         tx.commit().await?;
         tracing::info!(id = mail.id, uid = mail.uid, key = %mail.message_key, kind = kind.as_str(), group = ?decision.route.group, why = decision.route.why, "mail routed");
@@ -245,6 +476,255 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The mail's post: a plain send, or one item that uploads its inline images first.
+    async fn queue_post(
+        &self,
+        tx: &mut Tx,
+        key: &Key,
+        room: &str,
+        d: &Decision,
+        root: Option<&Root>,
+    ) -> anyhow::Result<()> {
+        let place = |op: MatrixOp| match root {
+            Some(r) => r.place(op),
+            None => op,
+        };
+        if d.inline.is_empty() {
+            let op = place(MatrixOp::Send {
+                room: room.to_owned(),
+                event_type: "m.room.message".into(),
+                content: d.content.clone(),
+            });
+            tx.matrix(key.clone(), op, None, Report::none()).await?;
+            return Ok(());
+        }
+        let mut data = Vec::new();
+        let mut inline = Vec::new();
+        for (placeholder, i) in &d.inline {
+            let p = &d.parts[*i];
+            inline.push(Inline {
+                placeholder: placeholder.clone(),
+                content_type: p.part.content_type.clone(),
+                start: data.len(),
+                len: p.bytes.len(),
+            });
+            data.extend_from_slice(&p.bytes);
+        }
+        let op = place(MatrixOp::MailPost {
+            room: room.to_owned(),
+            content: d.content.clone(),
+            fallback: d.fallback.clone(),
+            inline,
+        });
+        tx.matrix(key.clone(), op, Some(&data), Report::none())
+            .await?;
+        Ok(())
+    }
+
+    /// Attachments and inline images as uploads in the thread (a notice for those over the
+    /// cap), and the original when the post was cut.
+    async fn queue_parts(
+        &self,
+        tx: &mut Tx,
+        mail: i64,
+        room: &str,
+        root: &Root,
+        d: &Decision,
+        raw: &[u8],
+    ) -> anyhow::Result<()> {
+        let cap = self.bridge.max_upload_bytes;
+        let report = Report::none();
+        let mut files: Vec<(Key, String, String, &[u8])> = d
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    Key::MailPart {
+                        mail,
+                        n: p.part.index,
+                    },
+                    p.part.filename.clone(),
+                    p.part.content_type.clone(),
+                    p.bytes.as_slice(),
+                )
+            })
+            .collect();
+        if d.truncated {
+            let name = render::eml_name(&d.subject);
+            files.push((Key::MailOriginal(mail), name, "message/rfc822".into(), raw));
+        }
+        for (key, filename, content_type, bytes) in files {
+            let op = if bytes.len() as u64 > cap {
+                let text = format!(
+                    "📎 {} ({}, {}) is larger than the {} upload limit: not posted here; it stays in the stored mail.",
+                    crate::markup::single_line(&filename),
+                    content_type,
+                    human_size(bytes.len() as u64),
+                    human_size(cap)
+                );
+                MatrixOp::Send {
+                    room: room.to_owned(),
+                    event_type: "m.room.message".into(),
+                    content: crate::chat::notice(&text),
+                }
+            } else {
+                MatrixOp::Upload {
+                    room: room.to_owned(),
+                    filename,
+                    content_type,
+                    thread_root: None,
+                }
+            };
+            let data = matches!(op, MatrixOp::Upload { .. }).then_some(bytes);
+            tx.matrix(key, root.place(op), data, report.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// A delivery status notification about a mail convene sent: posted in that mail's thread
+    /// (else the management room), the mail's status post edited, each failed recipient's
+    /// bounce counted and, at the threshold, the address marked. False when it is about no
+    /// mail of ours (then it is bridged as automatic mail).
+    async fn on_dsn(
+        &self,
+        tx: &mut Tx,
+        mail: &Stored,
+        d: &Decision,
+        report: &Dsn,
+        _raw: &[u8],
+    ) -> anyhow::Result<bool> {
+        let own_domain = self.outbox.from().domain().to_owned();
+        let Some(original) = report
+            .original_message_id
+            .as_deref()
+            .filter(|id| compose::is_own_message_id(id, &own_domain))
+        else {
+            return Ok(false);
+        };
+        let item = crate::outbox::queue::mail_by_message_id(&self.db, original).await?;
+        let thread = crate::outbox::thread::of_message(&self.db, original).await?;
+        let failed: Vec<&dsn::Recipient> = report
+            .recipients
+            .iter()
+            .filter(|r| r.is_hard() || r.is_soft())
+            .collect();
+        let mut lines = Vec::new();
+        for r in &report.recipients {
+            let what = if r.is_hard() {
+                "bounced"
+            } else if r.is_soft() {
+                "is delayed"
+            } else {
+                r.action.as_str()
+            };
+            lines.push(format!(
+                "the mail to {} {what}: {}",
+                crate::markup::single_line(&r.address),
+                crate::markup::single_line(&r.reason())
+            ));
+        }
+        if lines.is_empty() {
+            lines.push("a delivery report without recipients".into());
+        }
+        let text = format!("📭 Delivery report: {}", lines.join("; "));
+        let (room, content) = match &thread {
+            Some((room, root)) => (
+                room.clone(),
+                crate::chat::in_thread(crate::chat::notice(&text), root),
+            ),
+            None => (
+                self.outbox.management_room().to_owned(),
+                crate::chat::notice(&format!("{text} (about {original})")),
+            ),
+        };
+        tx.post(Key::Mail(mail.id), &room, content).await?;
+        if let Some(item) = &item
+            && let (Some(status), Some(status_room)) = (&item.report_status, &item.report_room)
+            && !failed.is_empty()
+        {
+            let hard = failed.iter().any(|r| r.is_hard());
+            let (state, icon) = if hard {
+                ("bounced", "❌ Bounced")
+            } else {
+                ("delayed", "⏳ Delayed")
+            };
+            let who: Vec<String> = failed
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} ({})",
+                        r.address,
+                        crate::markup::single_line(&r.reason())
+                    )
+                })
+                .collect();
+            let edit = crate::outbox::op::status_edit(
+                status_room,
+                &Key::parse(status),
+                &format!("{icon}: {}", who.join(", ")),
+            );
+            let key = Key::MailStatus {
+                item: item.id,
+                state: state.into(),
+                at: mail.id,
+            };
+            tx.matrix(key, edit, None, Report::none()).await?;
+        }
+        // Only bounces of mail we really sent count (the DSN names its original).
+        if item.is_some() {
+            let now = now_ms();
+            for r in failed {
+                let scored = super::bounce::record(
+                    tx,
+                    &self.bridge,
+                    &r.address,
+                    r.is_hard(),
+                    &r.reason(),
+                    now,
+                )
+                .await?;
+                tracing::info!(
+                    address = r.address,
+                    score = scored.score,
+                    hard = r.is_hard(),
+                    "bounce counted"
+                );
+                if scored.newly_marked {
+                    let reason = format!(
+                        "bounce score {:.1} (threshold {:.1}); last: {}",
+                        scored.score,
+                        self.bridge.bounce_threshold,
+                        r.reason()
+                    );
+                    crate::outbox::hold::mark(tx, &r.address, &reason).await?;
+                    let text = format!(
+                        "⏸ {} bounces repeatedly ({reason}). Mail to it is now held: `!outbox` lists it, `!outbox retry ID` sends one, `!outbox unhold {}` clears the address.",
+                        crate::markup::single_line(&r.address),
+                        crate::markup::single_line(&r.address),
+                    );
+                    let management = self.outbox.management_room().to_owned();
+                    let key = Key::Notice(format!("bounce-marked-{}-{}", r.address, mail.id));
+                    tx.post(key, &management, crate::chat::notice(&text))
+                        .await?;
+                    if let Some((room, root)) = &thread
+                        && *room != management
+                    {
+                        let key =
+                            Key::Notice(format!("bounce-marked-here-{}-{}", r.address, mail.id));
+                        tx.post(
+                            key,
+                            room,
+                            crate::chat::in_thread(crate::chat::notice(&text), root),
+                        )
+                        .await?;
+                    }
+                }
+            }
+        }
+        let _ = d;
+        Ok(true)
+    }
+
     /// Keeps the mail with the reason and tells the management room.
     pub async fn quarantine(&self, mail: &Stored, reason: &str) -> anyhow::Result<()> {
         tracing::warn!(id = mail.id, key = %mail.message_key, reason, "mail quarantined");
@@ -262,5 +742,14 @@ impl Pipeline {
         tx.post(Key::Quarantine(qid), &room, crate::chat::notice(&text))
             .await?;
         tx.commit().await
+    }
+}
+
+/// `1.2 MB`, `340 KB`, `12 bytes`.
+pub fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("{:.1} MB", n as f64 / 1_000_000.0),
+        n if n >= 1_000 => format!("{} KB", n / 1_000),
+        n => format!("{n} bytes"),
     }
 }

@@ -7,6 +7,7 @@
 //! a command (`Ok(None)`); an unknown command gets a short hint, not silence.
 
 mod help;
+pub mod mail;
 mod outbox;
 
 pub use crate::chat::{Invocation, Reply};
@@ -93,6 +94,10 @@ impl Commands {
                     crate::applications::commands::execute(&self.apps, inv, &name, &args).await?
                 } else if crate::calendar::commands::handles(&name) {
                     crate::calendar::commands::execute(&self.calendar, inv, &name, &args).await?
+                } else if name == "mail" {
+                    Reply::text(format!(
+                        "`{prefix}mail` starts a conversation in a room: write it there, the text on the next lines."
+                    ))
                 } else if outbox::handles(&name) {
                     outbox::execute(&self.outbox, &args).await?
                 } else {

@@ -6,8 +6,8 @@ use crate::outbox::{Outbox, queue};
 /// (name, arguments, what it does, secretariat only)
 pub const HELP: &[(&str, &str, &str, bool)] = &[(
     "outbox",
-    "[failed] | retry ID|failed",
-    "what is waiting to be sent or failed; requeue one item or all failed ones",
+    "[failed] | retry ID|failed | unhold ADDRESS",
+    "what is waiting, held or failed; requeue one item or all failed and held ones; clear an address marked for bounces and send its held mail",
     true,
 )];
 
@@ -36,13 +36,37 @@ pub async fn execute(outbox: &Outbox, args: &[&str]) -> anyhow::Result<Reply> {
                 (n, _) => format!("Requeued {n} item(s)."),
             }))
         }
+        ["unhold", address] => {
+            let address = address.trim_matches(['<', '>']);
+            let was = crate::outbox::hold::clear(db, address).await?;
+            crate::bridge::bounce::reset(db, address).await?;
+            let released = queue::release_held_to(db, address).await?;
+            outbox.wake(crate::outbox::Transport::Mail);
+            let who = crate::chat::escape(address);
+            Ok(Reply::text(match (was, released) {
+                (false, 0) => format!("{who} was not marked."),
+                (_, n) => format!("{who} is no longer marked; {n} held mail(s) sent."),
+            }))
+        }
         [] | ["failed"] => {
             let failed_only = !args.is_empty();
             let items = queue::list(db, failed_only, 30).await?;
-            Ok(Reply::text(render(&items, failed_only)))
+            let mut text = render(&items, failed_only);
+            let marked = crate::outbox::hold::list(db).await?;
+            if !marked.is_empty() {
+                text.push_str("\n\nMarked for bounces (their mail is held):");
+                for (address, reason, _) in marked {
+                    text.push_str(&format!(
+                        "\n- {} — {}",
+                        crate::chat::escape(&address),
+                        crate::chat::escape(&reason)
+                    ));
+                }
+            }
+            Ok(Reply::text(text))
         }
         _ => Ok(Reply::text(
-            "Usage: `!outbox [failed]` or `!outbox retry ID|failed`",
+            "Usage: `!outbox [failed]`, `!outbox retry ID|failed` or `!outbox unhold ADDRESS`",
         )),
     }
 }

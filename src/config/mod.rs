@@ -7,6 +7,7 @@
 //! as one, else as a string), then serde with unknown keys rejected, then [`Config::validate`].
 //! The annotated example is `config/example.toml`, embedded for `convene print-config`.
 
+mod bridge;
 mod check;
 mod defaults;
 mod env;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use serde::Deserialize;
 
+pub use bridge::{BridgeConfig, GroupRoom};
 pub use offsets::{Offsets, format_offset, parse_offset};
 pub use secret::Secret;
 pub use types::{Groups, JobAction, MailboxAddr};
@@ -59,6 +61,8 @@ pub struct Config {
     pub applications: ApplicationsConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub bridge: BridgeConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -215,6 +219,10 @@ pub struct GroupConfig {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub room: String,
+    /// Addresses of this group (aliases of the mailbox): mail to one of them in To/Cc goes
+    /// to this group's room.
+    #[serde(default)]
+    pub addresses: Vec<String>,
     #[serde(default)]
     pub cadence: CadenceConfig,
 }
@@ -284,6 +292,9 @@ pub struct ApplicationsConfig {
     pub max_members: u32,
     /// … and this many leaders.
     pub max_leaders: u32,
+    /// What a group's room sees of an application mailed to its address: `none`, `notice`
+    /// (one line, no contact data; default) or `full`.
+    pub group_room: GroupRoom,
 }
 
 impl Default for ApplicationsConfig {
@@ -295,6 +306,7 @@ impl Default for ApplicationsConfig {
             ack_period_hours: 24,
             max_members: 20,
             max_leaders: 2,
+            group_room: GroupRoom::Notice,
         }
     }
 }

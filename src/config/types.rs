@@ -105,6 +105,15 @@ impl Groups {
         })
     }
 
+    /// The group one of whose addresses (`[[groups]] addresses`) this is, ignoring case.
+    pub fn by_address(&self, address: &str) -> Option<&GroupConfig> {
+        self.0.iter().find(|g| {
+            g.addresses
+                .iter()
+                .any(|a| a.trim().eq_ignore_ascii_case(address.trim()))
+        })
+    }
+
     /// The slugs, in order.
     pub fn slugs(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|g| g.slug.as_str())
@@ -144,6 +153,7 @@ mod tests {
             name: name.into(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
             room: format!("!{slug}"),
+            addresses: Vec::new(),
             cadence: Default::default(),
         }
     }

@@ -85,6 +85,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let threads = Threads {
         db: parts.db.clone(),
         outbox: parts.outbox.clone(),
+        internal_marker: config.bridge.internal_marker.clone(),
+        max_attachment_bytes: config.bridge.max_upload_bytes,
     };
     let bot = Bot::new(
         client.clone(),
@@ -153,6 +155,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             apps: parts.apps.clone(),
             calendar: parts.calendar.clone(),
             routing: Arc::new(Routing::from_config(&config)),
+            bridge: Arc::new(config.bridge.clone()),
             wake: wake_pipeline.clone(),
         };
         supervise::spawn(&tracker, &cancel, &health, "pipeline", move |c| {

@@ -27,6 +27,28 @@ pub struct OutMail {
     pub calendar: Option<(String, &'static str)>,
 }
 
+/// What a person's mail from a room adds to an [`OutMail`] (kept apart so the many automatic
+/// mails are built as before).
+#[derive(Debug, Clone, Default)]
+pub struct Rich {
+    /// The member's display name: the From becomes "Name via <mailbox name>" at the mailbox's
+    /// address (the name only ever as a typed, encoded value).
+    pub sender_name: Option<String>,
+    /// Reply-To: the mailbox, so answers come back to it, not to anyone's personal address.
+    pub reply_to_mailbox: bool,
+    /// An HTML alternative of `text`.
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an outgoing mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
 /// The mail as bytes, with its envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Built {
@@ -72,9 +94,32 @@ pub fn is_own_message_id(id: &str, domain: &str) -> bool {
 
 /// Builds the mail queued under `key`.
 pub fn build(mail: &OutMail, from: &MailboxAddr, key: &str) -> anyhow::Result<Built> {
+    build_rich(mail, &Rich::default(), from, key)
+}
+
+/// The From of a person's mail: "Alice Martin via Working Groups" at the mailbox's address.
+fn sender(from: &MailboxAddr, name: Option<&str>) -> Mailbox {
+    let Some(name) = name
+        .map(|n| crate::markup::single_line(n).trim().to_owned())
+        .filter(|n| !n.is_empty())
+    else {
+        return from.0.clone();
+    };
+    let house = from.0.name.as_deref().unwrap_or("Working Groups");
+    let name: String = name.chars().take(80).collect();
+    Mailbox::new(Some(format!("{name} via {house}")), from.0.email.clone())
+}
+
+/// Builds the mail queued under `key`, with what a person's mail adds ([`Rich`]).
+pub fn build_rich(
+    mail: &OutMail,
+    rich: &Rich,
+    from: &MailboxAddr,
+    key: &str,
+) -> anyhow::Result<Built> {
     let message_id = message_id_for(key, from.domain());
     let mut builder = lettre::Message::builder()
-        .from(from.0.clone())
+        .from(sender(from, rich.sender_name.as_deref()))
         .subject(mail.subject.clone())
         .message_id(Some(message_id.clone()))
         .date_now();
@@ -96,20 +141,52 @@ pub fn build(mail: &OutMail, from: &MailboxAddr, key: &str) -> anyhow::Result<Bu
     if let Some(kind) = mail.auto_submitted {
         builder = builder.header(AutoSubmitted(kind.to_owned()));
     }
+    if rich.reply_to_mailbox {
+        builder = builder.reply_to(from.0.clone());
+    }
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(mail.text.clone());
-    let message = match &mail.calendar {
-        None => builder.singlepart(text)?,
-        Some((ics, method)) => builder.multipart(
-            MultiPart::mixed().singlepart(text).singlepart(
-                SinglePart::builder()
-                    .header(ContentType::parse(&format!(
-                        "text/calendar; method={method}; charset=utf-8"
-                    ))?)
-                    .body(ics.clone()),
-            ),
+    let mut extra: Vec<SinglePart> = Vec::new();
+    if let Some((ics, method)) = &mail.calendar {
+        extra.push(
+            SinglePart::builder()
+                .header(ContentType::parse(&format!(
+                    "text/calendar; method={method}; charset=utf-8"
+                ))?)
+                .body(ics.clone()),
+        );
+    }
+    for a in &rich.attachments {
+        let ct = ContentType::parse(&a.content_type)
+            .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+        extra.push(lettre::message::Attachment::new(a.filename.clone()).body(a.data.clone(), ct));
+    }
+    let message = match (&rich.html, extra.is_empty()) {
+        (None, true) => builder.singlepart(text)?,
+        (None, false) => builder.multipart(
+            extra
+                .into_iter()
+                .fold(MultiPart::mixed().singlepart(text), |m, p| m.singlepart(p)),
         )?,
+        (Some(html), no_extra) => {
+            let alternative = MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html.clone()),
+            );
+            if no_extra {
+                builder.multipart(alternative)?
+            } else {
+                builder.multipart(
+                    extra
+                        .into_iter()
+                        .fold(MultiPart::mixed().multipart(alternative), |m, p| {
+                            m.singlepart(p)
+                        }),
+                )?
+            }
+        }
     };
     // RFC 3834 §3.3: automatic responses use the null reverse path.
     let envelope_from = if mail.auto_submitted.is_some() {
@@ -128,6 +205,7 @@ pub fn build(mail: &OutMail, from: &MailboxAddr, key: &str) -> anyhow::Result<Bu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mail_parser::MimeHeaders as _;
 
     fn from() -> MailboxAddr {
         "Working Groups <wg@example.org>".parse().unwrap()
@@ -169,6 +247,48 @@ mod tests {
         let b = build(&mail, &from(), "k").unwrap();
         let text = String::from_utf8_lossy(&b.raw);
         assert!(!text.contains("\r\nBcc:"), "{text}");
+        assert_eq!(b.envelope_from, "wg@example.org");
+    }
+
+    #[test]
+    fn a_persons_mail_has_the_name_reply_to_alternative_and_attachments() {
+        let mail = OutMail {
+            to: vec!["ana@x.test".into()],
+            subject: "Re: Agenda".into(),
+            text: "**Yes**\n".into(),
+            in_reply_to: Some("<m1@x.test>".into()),
+            references: vec!["<m0@x.test>".into(), "<m1@x.test>".into()],
+            ..OutMail::default()
+        };
+        let rich = Rich {
+            sender_name: Some("Alice Martin\r\nBcc: victim@evil.example".into()),
+            reply_to_mailbox: true,
+            html: Some("<p><strong>Yes</strong></p>".into()),
+            attachments: vec![Attachment {
+                filename: "agenda.pdf".into(),
+                content_type: "application/pdf".into(),
+                data: b"%PDF-1.4 test".to_vec(),
+            }],
+        };
+        let b = build_rich(&mail, &rich, &from(), "reply-$e").unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&b.raw).unwrap();
+        let from = msg.from().unwrap().first().unwrap();
+        assert_eq!(from.address(), Some("wg@example.org"));
+        assert_eq!(
+            from.name(),
+            Some("Alice Martin Bcc: victim@evil.example via Working Groups")
+        );
+        assert!(msg.bcc().is_none());
+        assert_eq!(
+            msg.reply_to().unwrap().first().unwrap().address(),
+            Some("wg@example.org")
+        );
+        assert_eq!(msg.in_reply_to().as_text(), Some("m1@x.test"));
+        assert_eq!(msg.body_text(0).unwrap().trim(), "**Yes**");
+        assert!(msg.body_html(0).unwrap().contains("<strong>Yes</strong>"));
+        let att = msg.attachment(0).unwrap();
+        assert_eq!(att.attachment_name(), Some("agenda.pdf"));
+        assert_eq!(att.contents(), b"%PDF-1.4 test");
         assert_eq!(b.envelope_from, "wg@example.org");
     }
 

@@ -6,6 +6,7 @@
 
 pub mod automatic;
 pub mod compose;
+pub mod dsn;
 pub mod html;
 pub mod quote;
 pub mod render;

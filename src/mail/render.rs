@@ -467,6 +467,21 @@ fn mark_inline(parts: &mut [Part], cids: &[String]) {
     }
 }
 
+/// The file name of a mail's original: its subject, made safe, with `.eml`.
+pub fn eml_name(subject: &str) -> String {
+    let stem = one_line(subject, 80);
+    let stem: String = stem
+        .chars()
+        .map(|c| if "/\\:*?\"<>|".contains(c) { '_' } else { c })
+        .collect();
+    let stem = stem.trim_start_matches('.').trim();
+    if stem.is_empty() {
+        "original.eml".into()
+    } else {
+        format!("{stem}.eml")
+    }
+}
+
 /// Longest file name kept, in characters.
 const MAX_FILENAME_CHARS: usize = 120;
 

@@ -1,7 +1,8 @@
 //! Routing: which group's room an inbound mail belongs to.
 //!
 //! In order: a plus-address of the functional mailbox in To/Cc/Delivered-To/X-Original-To
-//! (`working-groups+health@…`), then a `[Group]` tag in the subject; either may name the
+//! (`working-groups+health@…`), then one of a group's own addresses (`[[groups]] addresses`)
+//! in To/Cc, then a `[Group]` tag in the subject; either may name the
 //! group's slug, name or any alias, case-insensitively. Otherwise the management room.
 
 use mail_parser::{Address, HeaderValue, Message};
@@ -47,6 +48,13 @@ pub fn route_with(msg: &Message<'_>, config: &Routing) -> Route {
             why: "plus-address",
         };
     }
+    if let Some(g) = group_address(msg, config) {
+        return Route {
+            group: Some(g.slug.clone()),
+            room: g.room.clone(),
+            why: "group address",
+        };
+    }
     if let Some(g) = msg
         .subject()
         .and_then(|s| subject_tag_group(s, &config.groups))
@@ -86,6 +94,14 @@ fn plus_address_group<'a>(msg: &Message<'_>, config: &'a Routing) -> Option<&'a 
             .then(|| config.groups.find(tag))
             .flatten()
     })
+}
+
+fn group_address<'a>(msg: &Message<'_>, config: &'a Routing) -> Option<&'a GroupConfig> {
+    let mut candidates: Vec<String> = Vec::new();
+    for addr in [msg.to(), msg.cc()].into_iter().flatten() {
+        collect(addr, &mut candidates);
+    }
+    candidates.iter().find_map(|a| config.groups.by_address(a))
 }
 
 fn collect(addr: &Address<'_>, out: &mut Vec<String>) {
@@ -154,6 +170,20 @@ mod tests {
             "To: working-groups@example.org\r\nSubject: [Research & Innovation] call\r\n\r\nx",
         );
         assert_eq!(route(&m, &c).group.as_deref(), Some("research-innovation"));
+    }
+
+    #[test]
+    fn a_group_address_in_cc_routes_to_its_group() {
+        let mut c = config();
+        let mut groups: Vec<_> = c.groups.iter().cloned().collect();
+        groups[0].addresses = vec!["Digital@WG.example.org".into()];
+        c.groups = Groups::new(groups);
+        let m = parse(
+            "To: someone@else.example\r\nCc: Digital WG <digital@wg.example.org>\r\nSubject: hi\r\n\r\nx",
+        );
+        let r = route(&m, &c);
+        assert_eq!(r.group.as_deref(), Some("digital"));
+        assert_eq!(r.why, "group address");
     }
 
     #[test]

@@ -23,10 +23,11 @@ use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMember
 use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation,
 };
+use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
 use matrix_sdk::{Client, Room, RoomState};
 use tokio_util::sync::CancellationToken;
 
-use crate::bridge::thread::Threads;
+use crate::bridge::thread::{ThreadMessage, Threads};
 use crate::chat::{Invocation, Reply};
 use crate::commands::Commands;
 use crate::config::Groups;
@@ -106,6 +107,7 @@ pub fn register_handlers(bot: &Arc<Bot>) {
     bot.client.add_event_handler(on_message);
     bot.client.add_event_handler(on_invite);
     bot.client.add_event_handler(on_reaction);
+    bot.client.add_event_handler(on_redaction);
 }
 
 /// Runs a handler's body; a panic is caught, counted and logged, never the end of the sync.
@@ -227,15 +229,48 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         return;
     }
     crate::failpoint::panic_if("matrix-handler");
-    let MessageType::Text(text) = &ev.content.msgtype else {
-        return;
-    };
-    let body = strip_reply_fallback(&text.body);
+    let room_id = room.room_id().to_string();
     let thread_root = match &ev.content.relates_to {
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
         _ => None,
     };
-    let room_id = room.room_id().to_string();
+    // An edit of a message already mailed cannot change the mail.
+    if let Some(Relation::Replacement(r)) = &ev.content.relates_to {
+        let changed = bot
+            .threads
+            .on_change(&room_id, r.event_id.as_str(), ev.event_id.as_str(), false)
+            .await;
+        if let Err(e) = changed {
+            tracing::warn!(error = format!("{e:#}"), "edit of a mailed message");
+        }
+        return;
+    }
+    // A file the secretariat posts in a mail's thread goes out with the next answer.
+    if let (Some(root), Some((filename, content_type, size, source))) =
+        (thread_root.as_deref(), media_of(&ev.content.msgtype))
+    {
+        if bot.is_secretariat(ev.sender.as_str()) {
+            let recorded = bot
+                .threads
+                .record_attachment(
+                    root,
+                    ev.event_id.as_str(),
+                    &filename,
+                    &content_type,
+                    size,
+                    &source,
+                )
+                .await;
+            if let Err(e) = recorded {
+                tracing::warn!(error = format!("{e:#}"), "recording a thread attachment");
+            }
+        }
+        return;
+    }
+    let MessageType::Text(text) = &ev.content.msgtype else {
+        return;
+    };
+    let body = strip_reply_fallback(&text.body);
     let room_key = bot.room_key(&room_id);
     let group = room_key
         .as_deref()
@@ -252,14 +287,35 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         event_id: Some(ev.event_id.as_str()),
         thread_root: thread_root.as_deref(),
     };
-    let reply = match bot.commands.execute(&inv).await {
+    let display_name = match room.get_member_no_sync(&ev.sender).await {
+        Ok(Some(m)) => m.display_name().map(str::to_owned),
+        _ => None,
+    };
+    let message = ThreadMessage {
+        is_secretariat,
+        sender: ev.sender.as_str(),
+        display_name: display_name.as_deref(),
+        room_id: &room_id,
+        event_id: ev.event_id.as_str(),
+        root_event_id: thread_root.as_deref().unwrap_or(ev.event_id.as_str()),
+        body,
+    };
+    let executed = match crate::commands::mail::parse(bot.commands.prefix(), body) {
+        Some(cmd) if thread_root.is_none() => {
+            crate::commands::mail::execute(&bot.threads, &message, cmd).await
+        }
+        _ => bot.commands.execute(&inv).await,
+    };
+    let reply = match executed {
         Ok(Some(reply)) => reply,
         Ok(None) => {
-            if let Some(root) = thread_root.as_deref() {
-                let sent = bot
-                    .threads
-                    .reply_from_room(is_secretariat, &room_id, ev.event_id.as_str(), root, body)
-                    .await;
+            if thread_root.is_some() {
+                let files = if is_secretariat {
+                    thread_files(bot, &message).await
+                } else {
+                    Vec::new()
+                };
+                let sent = bot.threads.reply_from_room(&message, files).await;
                 if let Err(e) = sent {
                     tracing::warn!(error = format!("{e:#}"), "thread reply to mail failed");
                 }
@@ -312,6 +368,115 @@ async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Ha
         }
     })
     .await;
+}
+
+async fn on_redaction(
+    ev: OriginalSyncRoomRedactionEvent,
+    room: Room,
+    Handler(bot): Handler<Arc<Bot>>,
+) {
+    let b = bot.clone();
+    guarded(&bot, "redaction", async move {
+        if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
+            return;
+        }
+        let Some(target) = ev.content.redacts.clone().or(ev.redacts.clone()) else {
+            return;
+        };
+        let changed = b
+            .threads
+            .on_change(
+                room.room_id().as_str(),
+                target.as_str(),
+                ev.event_id.as_str(),
+                true,
+            )
+            .await;
+        if let Err(e) = changed {
+            tracing::warn!(error = format!("{e:#}"), "redaction of a mailed message");
+        }
+    })
+    .await;
+}
+
+/// A file, image, video or audio message: (file name, type, size, media source as JSON).
+fn media_of(msgtype: &MessageType) -> Option<(String, String, i64, String)> {
+    let (name, mime, size, source) = match msgtype {
+        MessageType::File(f) => (
+            f.filename().to_owned(),
+            f.info.as_ref().and_then(|i| i.mimetype.clone()),
+            f.info.as_ref().and_then(|i| i.size),
+            &f.source,
+        ),
+        MessageType::Image(f) => (
+            f.filename().to_owned(),
+            f.info.as_ref().and_then(|i| i.mimetype.clone()),
+            f.info.as_ref().and_then(|i| i.size),
+            &f.source,
+        ),
+        MessageType::Video(f) => (
+            f.filename().to_owned(),
+            f.info.as_ref().and_then(|i| i.mimetype.clone()),
+            f.info.as_ref().and_then(|i| i.size),
+            &f.source,
+        ),
+        MessageType::Audio(f) => (
+            f.filename().to_owned(),
+            f.info.as_ref().and_then(|i| i.mimetype.clone()),
+            f.info.as_ref().and_then(|i| i.size),
+            &f.source,
+        ),
+        _ => return None,
+    };
+    let source = serde_json::to_string(source).ok()?;
+    Some((
+        name,
+        mime.unwrap_or_else(|| "application/octet-stream".into()),
+        size.map_or(0, |s| i64::try_from(u64::from(s)).unwrap_or(i64::MAX)),
+        source,
+    ))
+}
+
+/// The files posted in the thread's conversation since its last mail, downloaded (and
+/// decrypted) for attaching; a file that cannot be had is left out and logged.
+async fn thread_files(
+    bot: &Bot,
+    m: &ThreadMessage<'_>,
+) -> Vec<(i64, crate::mail::compose::Attachment)> {
+    use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
+    use matrix_sdk::ruma::events::room::MediaSource;
+    let pending = match bot.threads.conversation_of(m.root_event_id).await {
+        Ok(Some(c)) => bot
+            .threads
+            .pending_attachments(c.id)
+            .await
+            .unwrap_or_default(),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for p in pending {
+        let Ok(source) = serde_json::from_str::<MediaSource>(&p.source) else {
+            continue;
+        };
+        let request = MediaRequestParameters {
+            source,
+            format: MediaFormat::File,
+        };
+        match bot.client.media().get_media_content(&request, false).await {
+            Ok(data) => out.push((
+                p.id,
+                crate::mail::compose::Attachment {
+                    filename: p.filename,
+                    content_type: p.content_type,
+                    data,
+                },
+            )),
+            Err(e) => {
+                tracing::warn!(event = p.event_id, error = %e, "cannot download a thread file")
+            }
+        }
+    }
+    out
 }
 
 /// Drops the quoted fallback (`> …` lines) a client puts at the top of a reply.

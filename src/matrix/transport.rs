@@ -147,6 +147,13 @@ impl Deliver for MatrixTransport {
     async fn deliver(&self, item: &Item, txn: &str) -> Result<String, SendError> {
         let op: MatrixOp = serde_json::from_str(&item.op)
             .map_err(|e| SendError::permanent(format!("unreadable outbox item: {e}")))?;
+        let op = match op {
+            MatrixOp::InThreadOf { key, inner } => {
+                let root = self.event_of(&key, "thread root").await?;
+                inner.in_thread(&root)
+            }
+            other => other,
+        };
         match op {
             MatrixOp::Send {
                 room,
@@ -212,6 +219,54 @@ impl Deliver for MatrixTransport {
                     .map_err(|e| classify(&e, "uploading"))?;
                 Ok(response.event_id.to_string())
             }
+            MatrixOp::Replace { room, of, content } => {
+                let target = self.event_of(&of, "edited post").await?;
+                let room = self.joined(&room).await?;
+                self.send(&room, "m.room.message", edit_content(content, &target), txn)
+                    .await
+            }
+            MatrixOp::MailPost {
+                room,
+                content,
+                fallback,
+                inline,
+            } => {
+                let room = self.joined(&room).await?;
+                let encrypted = room
+                    .latest_encryption_state()
+                    .await
+                    .map_err(|e| classify(&e, "reading the room's encryption"))?
+                    .is_encrypted();
+                if encrypted || inline.is_empty() {
+                    let content = if encrypted { fallback } else { content };
+                    return self.send(&room, "m.room.message", content, txn).await;
+                }
+                // A resend after a crash uploads again (an orphan in the media repository);
+                // the event itself goes once, by its transaction id.
+                let data = item.data.as_deref().unwrap_or_default();
+                let mut text = content.to_string();
+                for img in &inline {
+                    let bytes = data
+                        .get(img.start..img.start + img.len)
+                        .ok_or_else(|| SendError::permanent("inline image bytes missing"))?;
+                    let mime: mime::Mime = img
+                        .content_type
+                        .parse()
+                        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+                    let uri = self
+                        .client
+                        .media()
+                        .upload(&mime, bytes.to_vec(), None)
+                        .await
+                        .map_err(|e| classify(&e, "uploading an inline image"))?
+                        .content_uri;
+                    text = text.replace(&img.placeholder, uri.as_str());
+                }
+                let content: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| SendError::permanent(format!("mail post: {e}")))?;
+                self.send(&room, "m.room.message", content, txn).await
+            }
+            MatrixOp::InThreadOf { .. } => Err(SendError::permanent("nested thread op")),
             MatrixOp::Redact {
                 room,
                 event_id,
@@ -228,6 +283,45 @@ impl Deliver for MatrixTransport {
             }
         }
     }
+}
+
+impl MatrixTransport {
+    /// The event id of the item queued under `key`: waits (transient) while it is pending,
+    /// fails when it failed or was never queued.
+    async fn event_of(&self, key: &str, what: &str) -> Result<String, SendError> {
+        use crate::outbox::queue::{self, State};
+        let key = crate::outbox::Key::parse(key);
+        let db = |e: anyhow::Error| SendError::transient(format!("database: {e}"));
+        if let Some(ev) = queue::event_id_for(&self.db.pool, &key).await.map_err(db)? {
+            return Ok(ev);
+        }
+        match queue::state_of(&self.db.pool, Transport::Matrix, &key)
+            .await
+            .map_err(db)?
+        {
+            Some(State::Pending | State::Held) => Err(SendError::Transient {
+                reason: format!("waiting for the {what} ({key}) to be posted"),
+                retry_after: Some(Duration::from_secs(1)),
+            }),
+            Some(_) => Err(SendError::permanent(format!(
+                "the {what} ({key}) was not posted"
+            ))),
+            None => Err(SendError::permanent(format!(
+                "the {what} ({key}) was never queued"
+            ))),
+        }
+    }
+}
+
+/// An `m.replace` edit of `target` to `content` (with the `* ` fallback older clients show).
+fn edit_content(content: serde_json::Value, target: &str) -> serde_json::Value {
+    let mut edit = content.clone();
+    if let Some(body) = content["body"].as_str() {
+        edit["body"] = serde_json::Value::String(format!("* {body}"));
+    }
+    edit["m.new_content"] = content;
+    edit["m.relates_to"] = serde_json::json!({"rel_type": "m.replace", "event_id": target});
+    edit
 }
 
 fn is_already_member(e: &matrix_sdk::Error) -> bool {

@@ -27,6 +27,17 @@ pub enum Key {
     Mail(i64),
     /// Attachment `n` of bridged inbound mail `id`, in its thread.
     MailPart { mail: i64, n: u32 },
+    /// The original `.eml` of bridged inbound mail `id`, in its thread (its post was cut).
+    MailOriginal(i64),
+    /// The one-line notice in a group's room of the application in inbound mail `mail`.
+    EoiGroupNotice(i64),
+    /// The edit of status post `of` after outbox item `item` became `state` (`at`: when,
+    /// in ms, or the inbound mail that said so).
+    MailStatus { item: i64, state: String, at: i64 },
+    /// The notice that room message `event` was not mailed (and why).
+    NotMailed(String),
+    /// The notice that edit or redaction `event` cannot change a mail already sent.
+    Unsendable(String),
     /// The reply to the command in event `event`.
     Command(String),
     /// The management room's report of quarantine record `id`.
@@ -57,7 +68,8 @@ pub enum Key {
     Job { name: String, at: String },
     /// The welcome of `user`'s 🔔 subscription to group `slug`.
     Subscribed { slug: String, user: String },
-    /// The 📤 reaction on room message `event` that went out as a mail.
+    /// The status post (queued, then edited: sent, failed, bounced) on room message `event`
+    /// that went out as a mail.
     Sent(String),
     /// A notice of the daemon itself, named by the caller (`calendar-file-error-…`).
     Notice(String),
@@ -85,6 +97,11 @@ impl fmt::Display for Key {
         match self {
             Key::Mail(id) => write!(f, "mail-{id}"),
             Key::MailPart { mail, n } => write!(f, "mail-{mail}-part-{n}"),
+            Key::MailOriginal(mail) => write!(f, "mail-{mail}-original"),
+            Key::EoiGroupNotice(mail) => write!(f, "eoi-group-{mail}"),
+            Key::MailStatus { item, state, at } => write!(f, "status-{item}-{state}-{at}"),
+            Key::NotMailed(ev) => write!(f, "not-mailed-{ev}"),
+            Key::Unsendable(ev) => write!(f, "unsendable-{ev}"),
             Key::Command(ev) => write!(f, "cmd-{ev}"),
             Key::Quarantine(id) => write!(f, "quarantine-{id}"),
             Key::Failure(id) => write!(f, "failure-{id}"),
@@ -138,6 +155,9 @@ fn is_slug(s: &str) -> bool {
 
 fn parse(s: &str) -> Option<Key> {
     if let Some(r) = s.strip_prefix("mail-") {
+        if let Some(mail) = r.strip_suffix("-original") {
+            return int(mail).map(Key::MailOriginal);
+        }
         if let Some((mail, n)) = r.split_once("-part-") {
             return Some(Key::MailPart {
                 mail: int(mail)?,
@@ -184,6 +204,9 @@ fn parse(s: &str) -> Option<Key> {
     }
     if let Some(r) = s.strip_prefix("eoi-closed-") {
         return int(r).map(Key::CallClosed);
+    }
+    if let Some(r) = s.strip_prefix("eoi-group-") {
+        return int(r).map(Key::EoiGroupNotice);
     }
     if let Some(r) = s.strip_prefix("eoi-") {
         let (eoi, rest) = r.split_once('-')?;
@@ -241,6 +264,21 @@ fn parse(s: &str) -> Option<Key> {
             slug: slug.to_owned(),
             user: user.to_owned(),
         });
+    }
+    if let Some(r) = s.strip_prefix("status-") {
+        let (item, rest) = r.split_once('-')?;
+        let (state, at) = rest.rsplit_once('-')?;
+        return Some(Key::MailStatus {
+            item: int(item)?,
+            state: state.to_owned(),
+            at: int(at)?,
+        });
+    }
+    if let Some(r) = s.strip_prefix("not-mailed-") {
+        return Some(Key::NotMailed(r.to_owned()));
+    }
+    if let Some(r) = s.strip_prefix("unsendable-") {
+        return Some(Key::Unsendable(r.to_owned()));
     }
     if let Some(r) = s.strip_prefix("sent-") {
         return Some(Key::Sent(r.to_owned()));
@@ -300,6 +338,15 @@ mod tests {
         vec![
             Key::Mail(42),
             Key::MailPart { mail: 42, n: 3 },
+            Key::MailOriginal(42),
+            Key::EoiGroupNotice(43),
+            Key::MailStatus {
+                item: 7,
+                state: s("sent"),
+                at: 1_700_000_000_000,
+            },
+            Key::NotMailed(s("$ev-2")),
+            Key::Unsendable(s("$ev-3")),
             Key::Command(s("$ev-1_x:y")),
             Key::Quarantine(7),
             Key::Failure(9),

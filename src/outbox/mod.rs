@@ -10,8 +10,10 @@
 //!   `commit` wakes the workers.
 //! - [`key`]: the keys; [`op`]: what an item does; [`queue`]: the table (its only owner);
 //!   [`runner`]: sending, error classes, retries for a lifetime, reports of failures;
-//!   [`thread`]: which room thread each mail sent for a thread belongs to.
+//!   [`thread`]: which room thread each mail sent for a thread belongs to; [`hold`]: the
+//!   recipients whose mail waits for a secretariat decision.
 
+pub mod hold;
 pub mod key;
 pub mod op;
 pub mod queue;
@@ -102,6 +104,13 @@ impl Outbox {
         tx.commit().await
     }
 
+    /// Queues one post of any content on its own (idempotent by `key`).
+    pub async fn notice_content(&self, key: Key, room: &str, content: Value) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.post(key, room, content).await?;
+        tx.commit().await
+    }
+
     /// Wakes the worker of `transport` (new or requeued work).
     pub fn wake(&self, transport: Transport) {
         match transport {
@@ -183,6 +192,7 @@ impl Tx {
                 op: serde_json::to_string(&op)?,
                 data,
                 report: &report,
+                held: false,
             },
         )
         .await?;
@@ -197,13 +207,30 @@ impl Tx {
         mail: &OutMail,
         report: Report,
     ) -> anyhow::Result<String> {
-        let built = compose::build(mail, &self.outbox.inner.from, &key.to_string())?;
+        self.mail_rich(key, mail, &compose::Rich::default(), report)
+            .await
+    }
+
+    /// [`Tx::mail`] for a person's mail from a room (display name, HTML, attachments).
+    pub async fn mail_rich(
+        &mut self,
+        key: Key,
+        mail: &OutMail,
+        rich: &compose::Rich,
+        report: Report,
+    ) -> anyhow::Result<String> {
+        let built = compose::build_rich(mail, rich, &self.outbox.inner.from, &key.to_string())?;
         let op = MailOp {
             envelope_from: built.envelope_from,
             recipients: built.recipients,
             message_id: built.message_id.clone(),
         };
         let lane = op.recipients.first().cloned().unwrap_or_default();
+        // Mail to a recipient marked for bounces waits for the secretariat.
+        let held = hold::reason_for(&mut self.tx, &op.recipients).await?;
+        if let Some((address, _)) = &held {
+            tracing::info!(key = %key, address, "mail held: the recipient is marked for bounces");
+        }
         let queued = queue::insert(
             &mut self.tx,
             queue::NewItem {
@@ -213,6 +240,7 @@ impl Tx {
                 op: serde_json::to_string(&op)?,
                 data: Some(&built.raw),
                 report: &report,
+                held: held.is_some(),
             },
         )
         .await?;

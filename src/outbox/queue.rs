@@ -16,6 +16,8 @@ pub enum State {
     Pending,
     Sent,
     Failed,
+    /// Mail to a recipient marked for bounces: waits for `!outbox retry`.
+    Held,
 }
 
 impl State {
@@ -24,12 +26,14 @@ impl State {
             State::Pending => "pending",
             State::Sent => "sent",
             State::Failed => "failed",
+            State::Held => "held",
         }
     }
     fn parse(s: &str) -> State {
         match s {
             "sent" => State::Sent,
             "failed" => State::Failed,
+            "held" => State::Held,
             _ => State::Pending,
         }
     }
@@ -40,6 +44,9 @@ impl State {
 pub struct Report {
     pub room: Option<String>,
     pub thread: Option<String>,
+    /// The bot's status post on what caused this item (in `room`): edited when the item is
+    /// sent, fails or bounces.
+    pub status: Option<Key>,
 }
 
 impl Report {
@@ -50,7 +57,13 @@ impl Report {
         Report {
             room: Some(room.to_owned()),
             thread: thread.map(str::to_owned),
+            status: None,
         }
+    }
+    /// Keeps the status post under `key` current (see [`Report::status`]).
+    pub fn with_status(mut self, key: Key) -> Report {
+        self.status = Some(key);
+        self
     }
 }
 
@@ -62,6 +75,8 @@ pub struct NewItem<'a> {
     pub op: String,
     pub data: Option<&'a [u8]>,
     pub report: &'a Report,
+    /// Queued `held` rather than `pending`.
+    pub held: bool,
 }
 
 /// Queues an item; false when its key was already queued (nothing changes then).
@@ -69,7 +84,8 @@ pub async fn insert(conn: &mut AnyConnection, item: NewItem<'_>) -> anyhow::Resu
     let now = now_ms();
     let done = sqlx::query(
         "INSERT INTO outbox (transport, key, lane, op, data, state, next_attempt_at, created_at, \
-         report_room, report_thread) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $7, $8) \
+         report_room, report_thread, report_status) \
+         VALUES ($1, $2, $3, $4, $5, $9, $6, $6, $7, $8, $10) \
          ON CONFLICT (transport, key) DO NOTHING",
     )
     .bind(item.transport.as_str())
@@ -80,6 +96,8 @@ pub async fn insert(conn: &mut AnyConnection, item: NewItem<'_>) -> anyhow::Resu
     .bind(now)
     .bind(item.report.room.as_deref())
     .bind(item.report.thread.as_deref())
+    .bind(if item.held { "held" } else { "pending" })
+    .bind(item.report.status.as_ref().map(Key::to_string))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -98,6 +116,7 @@ pub struct Item {
     pub created_at: i64,
     pub report_room: Option<String>,
     pub report_thread: Option<String>,
+    pub report_status: Option<String>,
 }
 
 impl Item {
@@ -112,7 +131,8 @@ impl Item {
 pub async fn due(db: &Db, transport: Transport, now: i64, limit: i64) -> anyhow::Result<Vec<Item>> {
     let pending: Vec<Item> = sqlx::query_as(
         "SELECT id, key, lane, op, data, attempts, next_attempt_at, created_at, report_room, \
-         report_thread FROM outbox WHERE transport = $1 AND state = 'pending' ORDER BY id LIMIT $2",
+         report_thread, report_status FROM outbox WHERE transport = $1 AND state = 'pending' \
+         ORDER BY id LIMIT $2",
     )
     .bind(transport.as_str())
     .bind(limit)
@@ -155,6 +175,12 @@ pub async fn pull_forward(db: &Db, transport: Transport, now: i64) -> anyhow::Re
 }
 
 pub async fn mark_sent(db: &Db, id: i64, result: &str) -> anyhow::Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    mark_sent_in(&mut conn, id, result).await
+}
+
+/// [`mark_sent`] inside a transaction (that also queues the status edit).
+pub async fn mark_sent_in(conn: &mut AnyConnection, id: i64, result: &str) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE outbox SET state = 'sent', result = $1, done_at = $2, attempts = attempts + 1, \
          last_error = NULL WHERE id = $3",
@@ -162,7 +188,7 @@ pub async fn mark_sent(db: &Db, id: i64, result: &str) -> anyhow::Result<()> {
     .bind(result)
     .bind(now_ms())
     .bind(id)
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -206,6 +232,61 @@ where
     .fetch_optional(ex)
     .await?;
     Ok(row.and_then(|r| r.0))
+}
+
+/// The state of the item queued under `key`, if any.
+pub async fn state_of<'e, E>(
+    ex: E,
+    transport: Transport,
+    key: &Key,
+) -> anyhow::Result<Option<State>>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT state FROM outbox WHERE transport = $1 AND key = $2")
+            .bind(transport.as_str())
+            .bind(key.to_string())
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(|r| State::parse(&r.0)))
+}
+
+/// A queued mail, found by its Message-ID (`<…>`, as in its op): (item id, key, state, the
+/// room of its reports, its status post's key).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MailItem {
+    pub id: i64,
+    pub key: String,
+    pub state: String,
+    pub op: String,
+    pub report_room: Option<String>,
+    pub report_thread: Option<String>,
+    pub report_status: Option<String>,
+}
+
+pub async fn mail_by_message_id(db: &Db, message_id: &str) -> anyhow::Result<Option<MailItem>> {
+    // The op JSON holds `"message_id":"<…>"`; ours are `<convene.HEX@domain>`, so a LIKE on
+    // the quoted value is exact enough (and only ours are looked for).
+    if !message_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "<>@.-".contains(c))
+    {
+        return Ok(None);
+    }
+    let pattern = format!("%\"message_id\":\"{message_id}\"%");
+    Ok(sqlx::query_as(
+        "SELECT id, key, state, op, report_room, report_thread, report_status FROM outbox \
+         WHERE transport = 'mail' AND op LIKE $1 ORDER BY id LIMIT 1",
+    )
+    .bind(pattern)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// Whether a mail was queued under `key`.
+pub async fn has_mail(db: &Db, key: &Key) -> anyhow::Result<bool> {
+    Ok(state_of(&db.pool, Transport::Mail, key).await?.is_some())
 }
 
 /// Where a Matrix key was posted: (the room as queued, the event id), once sent.
@@ -279,28 +360,29 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<Summary>> {
     .await?)
 }
 
-/// Requeues failed items (one, or all with `None`): due now, a fresh retry period from now.
+/// Requeues failed and held items (one, or all with `None`): due now, a fresh retry period from now.
 /// Returns the transports touched, to wake their workers.
 pub async fn retry(db: &Db, id: Option<i64>) -> anyhow::Result<Vec<(i64, Transport)>> {
     let now = now_ms();
-    let rows: Vec<(i64, String)> = match id {
-        Some(id) => {
-            sqlx::query_as("SELECT id, transport FROM outbox WHERE id = $1 AND state = 'failed'")
-                .bind(id)
-                .fetch_all(&db.pool)
-                .await?
-        }
-        None => {
-            sqlx::query_as("SELECT id, transport FROM outbox WHERE state = 'failed' ORDER BY id")
-                .fetch_all(&db.pool)
-                .await?
-        }
-    };
+    let rows: Vec<(i64, String)> =
+        match id {
+            Some(id) => sqlx::query_as(
+                "SELECT id, transport FROM outbox WHERE id = $1 AND state IN ('failed', 'held')",
+            )
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?,
+            None => sqlx::query_as(
+                "SELECT id, transport FROM outbox WHERE state IN ('failed', 'held') ORDER BY id",
+            )
+            .fetch_all(&db.pool)
+            .await?,
+        };
     let mut out = Vec::new();
     for (id, transport) in rows {
         sqlx::query(
             "UPDATE outbox SET state = 'pending', next_attempt_at = $1, created_at = $1, \
-             attempts = 0, done_at = NULL WHERE id = $2 AND state = 'failed'",
+             attempts = 0, done_at = NULL WHERE id = $2 AND state IN ('failed', 'held')",
         )
         .bind(now)
         .bind(id)
@@ -311,6 +393,20 @@ pub async fn retry(db: &Db, id: Option<i64>) -> anyhow::Result<Vec<(i64, Transpo
         }
     }
     Ok(out)
+}
+
+/// Releases the held mail to `address` (the secretariat cleared it); returns how many.
+pub async fn release_held_to(db: &Db, address: &str) -> anyhow::Result<u64> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'pending', next_attempt_at = $1, created_at = $1 \
+         WHERE transport = 'mail' AND state = 'held' AND lower(lane) = lower($2)",
+    )
+    .bind(now)
+    .bind(address)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Per transport: (pending items, the oldest pending item's queue time, failed items).

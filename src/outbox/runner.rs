@@ -210,7 +210,7 @@ async fn lane<D: Deliver>(
         match deliver.deliver(&item, &txn).await {
             Ok(result) => {
                 crate::failpoint::hit(&format!("after-{point}"));
-                queue::mark_sent(outbox.db(), item.id, &result).await?;
+                sent(outbox, transport, &item, &result).await?;
                 tracing::debug!(id = item.id, key = %item.key, %result, "sent");
                 pass.sent += 1;
             }
@@ -239,6 +239,9 @@ fn failpoint_name(transport: Transport, item: &Item) -> String {
             Ok(MatrixOp::Upload { .. }) => "upload-send".into(),
             Ok(MatrixOp::DirectMessage { .. }) => "dm-send".into(),
             Ok(MatrixOp::Redact { .. }) => "redact-send".into(),
+            Ok(MatrixOp::InThreadOf { .. }) => "thread-send".into(),
+            Ok(MatrixOp::Replace { .. }) => "edit-send".into(),
+            Ok(MatrixOp::MailPost { .. }) => "mailpost-send".into(),
         },
     }
 }
@@ -283,6 +286,49 @@ async fn on_error(
     }
 }
 
+/// Records the item sent and, when it has a status post, queues the edit that says so, in one
+/// transaction (a crash cannot leave the status at "queued" for a sent item).
+async fn sent(
+    outbox: &Outbox,
+    transport: Transport,
+    item: &Item,
+    result: &str,
+) -> anyhow::Result<()> {
+    let (Some(status), Some(room)) = (item.report_status.as_deref(), item.report_room.as_deref())
+    else {
+        return queue::mark_sent(outbox.db(), item.id, result).await;
+    };
+    let text = match serde_json::from_str::<MailOp>(&item.op) {
+        Ok(op) if transport == Transport::Mail => format!(
+            "✅ Sent to {}: accepted by the mail server ({})",
+            op.recipients.join(", "),
+            crate::markup::single_line(result)
+        ),
+        _ => format!("✅ Done: {}", describe(transport, item)),
+    };
+    let mut tx = outbox.begin().await?;
+    queue::mark_sent_in(&mut tx, item.id, result).await?;
+    let key = Key::MailStatus {
+        item: item.id,
+        state: "sent".into(),
+        at: now_ms(),
+    };
+    let edit = super::op::status_edit(room, &Key::parse(status), &text);
+    tx.matrix(key, edit, None, super::Report::none()).await?;
+    tx.commit().await
+}
+
+fn describe(transport: Transport, item: &Item) -> String {
+    match transport {
+        Transport::Matrix => serde_json::from_str::<MatrixOp>(&item.op)
+            .map(|op| op.describe())
+            .unwrap_or_else(|_| "Matrix item".into()),
+        Transport::Mail => serde_json::from_str::<MailOp>(&item.op)
+            .map(|op| op.describe())
+            .unwrap_or_else(|_| "mail".into()),
+    }
+}
+
 /// Fails the item and queues its reports, in one transaction.
 async fn fail(
     outbox: &Outbox,
@@ -291,16 +337,23 @@ async fn fail(
     reason: &str,
 ) -> anyhow::Result<()> {
     let key = item.key();
-    let what = match transport {
-        Transport::Matrix => serde_json::from_str::<MatrixOp>(&item.op)
-            .map(|op| op.describe())
-            .unwrap_or_else(|_| "Matrix item".into()),
-        Transport::Mail => serde_json::from_str::<MailOp>(&item.op)
-            .map(|op| op.describe())
-            .unwrap_or_else(|_| "mail".into()),
-    };
+    let what = describe(transport, item);
     let mut tx = outbox.begin().await?;
     queue::mark_failed(&mut tx, item.id, reason).await?;
+    if let (Some(status), Some(room)) = (item.report_status.as_deref(), item.report_room.as_deref())
+    {
+        let text = format!(
+            "⚠ Failed: could not {what}: {}",
+            crate::markup::single_line(reason)
+        );
+        let edit = super::op::status_edit(room, &Key::parse(status), &text);
+        let key = Key::MailStatus {
+            item: item.id,
+            state: "failed".into(),
+            at: now_ms(),
+        };
+        tx.matrix(key, edit, None, super::Report::none()).await?;
+    }
     if key.is_failure_report() {
         tracing::error!(id = item.id, reason, "a failure report could not be posted");
     } else {

@@ -7,7 +7,10 @@ use sqlx::AnyConnection;
 
 use crate::storage::{Db, now_ms};
 
-pub(super) async fn remember(
+/// Remembers that the mail `message_id` (`<…>`) belongs to the thread of `root` in `room`
+/// (also used by the bridge for inbound mail posted into a thread, so a mail answering it
+/// finds the thread's root rather than the post, which cannot root a thread).
+pub async fn remember(
     conn: &mut AnyConnection,
     message_id: &str,
     room: &str,

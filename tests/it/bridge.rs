@@ -1,5 +1,9 @@
 //! The bridge: mail routed to the right room exactly once, across restarts and crashes.
 
+mod answers;
+mod helpers;
+mod rich;
+
 use std::time::Duration;
 
 use crate::support::{self, Backend, Options, TestApp, send_mail, unique};
