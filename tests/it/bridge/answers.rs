@@ -7,7 +7,7 @@ use std::time::Duration;
 use mail_parser::MessageParser;
 
 use crate::support::{
-    Backend, Options, Person, TestApp, send_mail, send_raw, unique, wait_for_mail_to,
+    Backend, Options, Person, TestApp, send_mail, unique, wait_for_mail_to,
 };
 use crate::{MAIL_WAIT, SETTLE};
 
@@ -24,25 +24,6 @@ async fn started_on(backend: Backend) -> TestApp {
     app.start_ready().await;
     app.wait_bot_joined().await;
     app
-}
-
-/// A delivery status notification as Postfix writes it (see tests/fixtures/bridge).
-fn postfix_dsn(to: &str, recipient: &str, original: &str) -> String {
-    let boundary = format!("B{}", unique());
-    format!(
-        "From: MAILER-DAEMON@localhost (Mail Delivery System)\r\nTo: {to}\r\n\
-Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n\
-Message-ID: <dsn-{u}@localhost>\r\nDate: {date}\r\nMIME-Version: 1.0\r\n\
-Content-Type: multipart/report; report-type=delivery-status; boundary=\"{boundary}\"\r\n\r\n\
---{boundary}\r\nContent-Type: text/plain\r\n\r\n<{recipient}>: mailbox unavailable\r\n\
---{boundary}\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; localhost\r\n\r\n\
-Final-Recipient: rfc822; no-such-mailbox@convene.test\r\nOriginal-Recipient: rfc822;{recipient}\r\n\
-Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: X-Postfix; mailbox unavailable\r\n\r\n\
---{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {to}\r\nTo: {recipient}\r\n\
-Message-ID: {original}\r\nSubject: Re: Hello\r\n\r\n--{boundary}--\r\n",
-        u = unique(),
-        date = chrono::Utc::now().to_rfc2822(),
-    )
 }
 
 async fn message_id(app: &TestApp, event: &str) -> String {
@@ -240,23 +221,13 @@ async fn bounces(backend: Backend) {
         .wait_for(&app.health, &marker, MAIL_WAIT, Duration::ZERO)
         .await[0]
         .clone();
-    let answer = app
-        .secretariat
+    app.secretariat
         .say_in_thread(&app.health, &root.event_id, "Not yet, sorry.")
         .await;
     app.secretariat
         .wait_for(&app.health, "✅ Sent", MAIL_WAIT, Duration::ZERO)
         .await;
-    // The stack's bounce.test is meant to bounce, but Dovecot's static userdb accepts the
-    // alias target, so no DSN comes back by itself: send the one Postfix sends, about our mail.
-    let original =
-        convene::mail::compose::message_id_for(&format!("reply-{answer}"), "convene.test");
-    send_raw(
-        "",
-        &app.address,
-        postfix_dsn(&app.address, &bouncing, &original).as_bytes(),
-    )
-    .await;
+    // Postfix bounces mail to the stack's bounce.test: its DSN comes back to our mailbox.
     let report = app
         .secretariat
         .wait_for(
