@@ -84,6 +84,11 @@ pub struct MatrixConfig {
     /// Commands start with this prefix.
     #[serde(default = "default_prefix")]
     pub command_prefix: String,
+    /// Members of the management room at or above this power level are of the secretariat
+    /// too, besides `admins`; so are the room's creators in room versions where creators
+    /// outrank every power level (version 12 and later).
+    #[serde(default = "default_secretariat_power_level")]
+    pub secretariat_power_level: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -134,6 +139,11 @@ pub struct MailboxConfig {
     /// so a half-open connection is noticed and reconnected.
     #[serde(default = "default_imap_timeout")]
     pub timeout_secs: u64,
+    /// The authserv-ids of our own receiving servers: only their `Authentication-Results`
+    /// headers count (the topmost one); all others are written by whoever sent the mail.
+    /// Empty: no sender is verified. `""` trusts a header without one (Microsoft 365).
+    #[serde(default)]
+    pub authserv_id: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -284,6 +294,19 @@ pub struct ApplicationsConfig {
     pub max_members: u32,
     /// … and this many leaders.
     pub max_leaders: u32,
+    /// Acknowledge senders our server did not verify (no aligned SPF/DKIM/DMARC pass).
+    pub ack_unverified: bool,
+    /// At most this many automatic replies to one address in 24 hours …
+    pub replies_per_address_per_day: u32,
+    /// … and this many to all addresses together in an hour; past either, the reply is
+    /// recorded as suppressed and the management room told once.
+    pub replies_per_hour: u32,
+    /// The reaction on an application's card that accepts it (from the secretariat) …
+    pub accept_reaction: String,
+    /// … and the one that declines it. No other reaction decides anything.
+    pub decline_reaction: String,
+    /// Allow `!eoi export` to upload the CSV of every applicant into an unencrypted room.
+    pub export_unencrypted: bool,
 }
 
 impl Default for ApplicationsConfig {
@@ -295,6 +318,12 @@ impl Default for ApplicationsConfig {
             ack_period_hours: 24,
             max_members: 20,
             max_leaders: 2,
+            ack_unverified: true,
+            replies_per_address_per_day: 3,
+            replies_per_hour: 100,
+            accept_reaction: "✅".into(),
+            decline_reaction: "❌".into(),
+            export_unencrypted: false,
         }
     }
 }
