@@ -106,10 +106,11 @@ pub fn json(eois: &[Eoi]) -> serde_json::Value {
     )
 }
 
-/// Queues the CSV of every application as an `m.file` upload to the management room under
-/// `key` (the command's event), so the file is posted once even when the command is handled
-/// twice. Returns how many applications the file holds.
-pub async fn upload(apps: &Applications, key: Key) -> anyhow::Result<usize> {
+/// Queues the CSV of every application as an `m.file` upload to `room` under `key` (the
+/// command's event), so the file is posted once even when the command is handled twice. The
+/// transport's upload encrypts it in an encrypted room; the caller decides whether the room
+/// may have it. Returns how many applications the file holds.
+pub async fn upload(apps: &Applications, key: Key, room: &str) -> anyhow::Result<usize> {
     let all = store::list(&apps.db, None, None).await?;
     let bytes = csv(&all).into_bytes();
     let name = format!(
@@ -117,7 +118,7 @@ pub async fn upload(apps: &Applications, key: Key) -> anyhow::Result<usize> {
         chrono::Utc::now().format("%Y-%m-%d-%H%M%S")
     );
     let op = MatrixOp::Upload {
-        room: apps.s.management_room.clone(),
+        room: room.to_owned(),
         filename: name,
         content_type: "text/csv".into(),
         thread_root: None,
