@@ -308,8 +308,8 @@ pub async fn on_card_reaction(
         return Ok(());
     };
     let answer = ctx.decide(id, verdict, sender).await?;
-    let mut content =
-        crate::chat::notice_markdown(&format!("{}: {answer}", escape_markdown_line(sender)));
+    // A Matrix user id (the homeserver's, not the mail's) cannot form markup: as it is.
+    let mut content = crate::chat::notice_markdown(&format!("{sender}: {answer}"));
     if let Some(card_event) =
         crate::outbox::queue::event_id_for(&ctx.db.pool, &Key::EoiCard(id)).await?
     {

@@ -552,7 +552,7 @@ async fn unverified_senders_are_not_acknowledged_when_configured() {
     let forged = "Authentication-Results: mx.example.org; dmarc=fail header.from=y.test\r\n";
     // Our server's header is the topmost; a lower one with our id was written by the sender.
     let raw = |who: &str, id: &str, ar: &str| {
-        let mut raw = format!("{ar}").into_bytes();
+        let mut raw = ar.as_bytes().to_vec();
         raw.extend(raw_mail(who, who, id, pass, &form("Ana", "Junta", "")));
         raw
     };

@@ -157,9 +157,8 @@ impl Commands {
                 "decision reaction by a non-secretariat member"
             );
             let text = format!(
-                "{}: only the secretariat decides on applications; your reaction changes nothing \
-                 ({}).",
-                crate::markup::plain_text(sender),
+                "{sender}: only the secretariat decides on applications; your reaction changes \
+                 nothing ({}).",
                 crate::markup::plain_text(not_secretariat.unwrap_or_default()),
             );
             let mut content = crate::chat::notice(&text);

@@ -278,6 +278,10 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
         _ => None,
     };
+    if thread_root.is_none() && !body.starts_with(bot.commands.prefix()) {
+        // Neither a command nor an answer in a thread: nothing to look up.
+        return;
+    }
     let room_id = room.room_id().to_string();
     let room_key = bot.room_key(&room_id);
     let group = room_key
@@ -318,7 +322,11 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         }
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "command failed");
-            Reply::text(format!("Sorry, that failed: {e}"))
+            // The error may quote what was typed: inert.
+            Reply::text(format!(
+                "Sorry, that failed: {}",
+                crate::markup::escape_markdown(&e.to_string())
+            ))
         }
     };
     let content = crate::chat::reply_to(
