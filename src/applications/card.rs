@@ -72,8 +72,8 @@ pub fn markdown(e: &Eoi, title: &str) -> String {
         (false, Some(by)) if by == e.email => line(
             "Identity",
             format!(
-                "not established: the From address did not align with the envelope sender; no \
-                 decision until a mail from {} aligns or `!eoi confirm {}`",
+                "not established: nothing ties this mail's sender to {} (see Sender); no \
+                 decision before `!eoi confirm {}`",
                 val(&e.email),
                 e.id
             ),

@@ -287,8 +287,35 @@ impl Applications {
         let late = matches!(found, CallMatch::Late { .. });
         let mut existing = store::find(&mut **conn, &call_key, &p.email, &p.owner).await?;
         let mut notes = Vec::new();
-        // The applicant writes from an address others submitted for: their submissions join
-        // the applicant's own record (the oldest becomes it when there is none yet).
+        let apart;
+        let p = if p.owner.is_empty()
+            && !p.auth.verified
+            && existing
+                .as_ref()
+                .and_then(|e| e.sender_auth.as_ref())
+                .is_some_and(|a| a.verified)
+        {
+            // Our server verified the applicant's mail before: an unverified one in their name
+            // may be forged. Recorded apart, never merged into theirs nor answered.
+            apart = Prepared {
+                owner: p.email.clone(),
+                reply_to: None,
+                ..p.clone()
+            };
+            existing = store::find(&mut **conn, &call_key, &apart.email, &apart.owner).await?;
+            notes.push(format!(
+                "An unverified mail in the name of {}, whose application our server verified \
+                 before: recorded apart, not merged and not answered.",
+                crate::markup::escape_markdown_line(&apart.email)
+            ));
+            &apart
+        } else {
+            p
+        };
+        // The applicant writes from an address aligned senders submitted for (a colleague's
+        // forward): those submissions join the applicant's own record (the oldest becomes it
+        // when there is none yet). Unaligned, unverified and web-form submissions wait for
+        // `!eoi confirm`: nobody vouched for their sender.
         let mut pending = if p.owner.is_empty() {
             store::submitted_for(conn, &call_key, &p.email).await?
         } else {

@@ -312,9 +312,9 @@ fn not_decidable(e: &Eoi) -> Option<String> {
     }
     if e.submitter() == Some(e.email.as_str()) {
         return Some(format!(
-            "Application #{id} came with a From ({email}) that did not align with its envelope \
-             sender: the decision mail would go to an address nobody confirmed. Confirm first \
-             (`!eoi confirm {id}`), or wait for an aligned mail from that address.",
+            "Application #{id} came in the name of {email} without proof that it is theirs \
+             (an unaligned or unverified sender): the decision mail would go to an address \
+             nobody confirmed. Confirm first (`!eoi confirm {id}`).",
             id = e.id,
             email = escape_markdown_line(&e.email),
         ));

@@ -185,7 +185,9 @@ where
     row.map(Eoi::try_from).transpose()
 }
 
-/// The records others submitted for `email` in `call` that were not joined yet, oldest first.
+/// The records aligned senders (a forward's sender, not a robot or an unaligned or
+/// unverified sender: their `reply_to` is empty) submitted for `email` in `call` that were
+/// not joined yet, oldest first.
 pub async fn submitted_for(
     conn: &mut sqlx::AnyConnection,
     call: &str,
@@ -193,7 +195,7 @@ pub async fn submitted_for(
 ) -> anyhow::Result<Vec<Eoi>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM eoi WHERE call_key = $1 AND email = $2 AND owner <> '' \
-         AND joined_into IS NULL ORDER BY id"
+         AND owner <> email AND reply_to <> '' AND joined_into IS NULL ORDER BY id"
     );
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(call)

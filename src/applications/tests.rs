@@ -401,6 +401,22 @@ async fn a_stranger_naming_an_applicants_address_changes_and_learns_nothing() {
     use super::review::Verdict;
     let refused = ctx.decide(f.id, Verdict::Waitlist, "@sec:x").await.unwrap();
     assert!(refused.contains("!eoi confirm"), "{refused}");
+    // Vera writes again: the unaligned forgery in her name does not join her record.
+    let again = prepared(
+        &ctx,
+        &raw_mail(
+            "vera@y.test",
+            "vera@y.test",
+            "v2",
+            "",
+            "Country: Norway\r\nA correction.\r\n",
+        ),
+    );
+    assert_eq!(record(&ctx, 4, &again).await.id, v.id);
+    let f = store::get(&ctx.db.pool, f.id).await.unwrap().unwrap();
+    assert_eq!(f.joined_into, None);
+    let e = store::get(&ctx.db.pool, v.id).await.unwrap().unwrap();
+    assert_eq!(e.record.organisation.as_deref(), Some("Lund University"));
 }
 
 #[tokio::test]
@@ -566,4 +582,56 @@ async fn unverified_senders_are_not_acknowledged_when_configured() {
     let e = store::get(&ctx.db.pool, o.id).await.unwrap().unwrap();
     let md = super::card::markdown(&e, "Expression of interest");
     assert!(md.contains("Sender: unverified (dmarc=fail"), "{md}");
+}
+
+#[tokio::test]
+async fn an_unverified_mail_never_changes_a_record_our_server_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx_with(dir.path(), |c| {
+        c.mailbox.authserv_id = vec!["mx.example.org".into()];
+    })
+    .await;
+    let with = |ar: &str, id: &str, org: &str| {
+        let mut raw = format!("Authentication-Results: mx.example.org; {ar}\r\n").into_bytes();
+        raw.extend(raw_mail(
+            "vera@y.test",
+            "vera@y.test",
+            id,
+            "",
+            &form("Vera", org, ""),
+        ));
+        raw
+    };
+    let first = prepared(
+        &ctx,
+        &with("dkim=pass header.d=y.test", "v1", "Lund University"),
+    );
+    assert!(first.auth.verified);
+    let v = record(&ctx, 1, &first).await;
+    // Both From and envelope say Vera, as anyone can write them; our server says otherwise.
+    let forged = prepared(
+        &ctx,
+        &with("spf=fail smtp.mailfrom=y.test", "f1", "Evil Corp"),
+    );
+    assert_eq!(forged.owner, "", "aligned: it claims to be her own");
+    let f = record(&ctx, 2, &forged).await;
+    assert_ne!(f.id, v.id);
+    assert!(!f.acknowledged);
+    let e = store::get(&ctx.db.pool, v.id).await.unwrap().unwrap();
+    assert_eq!(e.record.organisation.as_deref(), Some("Lund University"));
+    let apart = store::get(&ctx.db.pool, f.id).await.unwrap().unwrap();
+    assert_eq!(apart.owner, "vera@y.test");
+    assert_eq!(
+        mails_to(&ctx, "vera@y.test").await.len(),
+        1,
+        "only the first ack"
+    );
+    // Her next verified mail changes her own record, and leaves the forgery where it is.
+    let next = prepared(
+        &ctx,
+        &with("dmarc=pass header.from=y.test", "v2", "Lund Uni"),
+    );
+    assert_eq!(record(&ctx, 3, &next).await.id, v.id);
+    let apart = store::get(&ctx.db.pool, f.id).await.unwrap().unwrap();
+    assert_eq!(apart.joined_into, None);
 }
