@@ -1,6 +1,8 @@
 //! Exports of the applications for the selection committee: CSV (RFC 4180: comma-separated,
 //! CRLF line ends, fields quoted when they hold a comma, quote or line break) and JSON, and
-//! the CSV uploaded as a file to the management room ([`upload`], for `!eoi export`).
+//! the CSV uploaded as a file ([`upload`], for `!eoi export`). Both say who submitted a
+//! record that is not the applicant's own, the contact address a mail only claimed, and
+//! what our server made of the sender; records joined into another are left out.
 
 use serde_json::json;
 
@@ -27,6 +29,9 @@ const HEADER: &[&str] = &[
     "accepted_group",
     "accepted_role",
     "motivation",
+    "submitted_by",
+    "contact_claimed",
+    "sender",
 ];
 
 /// One CSV field, quoted when needed. A field a spreadsheet could read as a formula is
@@ -76,6 +81,12 @@ fn row(e: &Eoi) -> Vec<String> {
         opt(&e.group_slug),
         opt(&e.decided_role),
         opt(&r.motivation),
+        e.submitter().unwrap_or_default().to_owned(),
+        opt(&e.contact),
+        e.sender_auth
+            .as_ref()
+            .map(|a| a.summary())
+            .unwrap_or_default(),
     ]
 }
 
@@ -100,6 +111,10 @@ pub fn json(eois: &[Eoi]) -> serde_json::Value {
                 "email": e.email,
                 "accepted_group": e.group_slug,
                 "accepted_role": e.decided_role,
+                "own": e.is_own(),
+                "submitted_by": e.submitter(),
+                "contact_claimed": e.contact,
+                "sender": e.sender_auth,
                 "record": e.record,
             }))
             .collect::<Vec<_>>()
