@@ -532,7 +532,7 @@ async fn a_huge_subject_and_motivation_give_a_card_under_the_event_limit_with_th
     let u = unique();
     let ana = format!("ana-{u}@applicant.test");
     let end = format!("END-OF-MOTIVATION-{u}");
-    // A 40 KB subject, folded as a header must be, and a 45 KB motivation.
+    // A 48 KB subject, folded as a header must be, and a 55 KB motivation.
     let subject = format!(
         "Expression of interest {}",
         (0..4000)
@@ -563,6 +563,11 @@ async fn a_huge_subject_and_motivation_give_a_card_under_the_event_limit_with_th
     assert!(
         content_size < 40 * 1024,
         "card content of {content_size} bytes"
+    );
+    eprintln!(
+        "safety: a {} byte subject and {} byte body gave a card of {content_size} bytes",
+        subject.len(),
+        body.len()
     );
     let id = card_id(&cards[0].body);
     assert!(cards[0].body.contains(&format!("application-{id}.txt")));
