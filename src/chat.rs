@@ -19,6 +19,31 @@ pub struct Invocation<'a> {
     pub in_management_room: bool,
     pub event_id: Option<&'a str>,
     pub thread_root: Option<&'a str>,
+    /// The room and the asker's standing, beyond the above (default: the command line).
+    pub context: Context,
+}
+
+/// Where a command was asked and why its sender is not of the secretariat. The default is
+/// the command line: no room, run by the operator with the secretariat's rights.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The room's id; `None` on the command line.
+    pub room_id: Option<String>,
+    /// A direct conversation: a room outside the configuration with nobody but the bot and
+    /// the asker in it.
+    pub direct: bool,
+    /// The room is end-to-end encrypted.
+    pub encrypted: bool,
+    /// For a sender who is not of the secretariat: why not (shown in refusals).
+    pub not_secretariat: Option<String>,
+}
+
+impl Invocation<'_> {
+    /// Asked where the secretariat's personal data may be shown: the management room, a
+    /// direct conversation with the asker, or the command line.
+    pub fn is_private(&self) -> bool {
+        self.in_management_room || self.context.direct || self.context.room_id.is_none()
+    }
 }
 
 /// A command's answer, written in Markdown; rooms get it as an `m.notice` with HTML.

@@ -2,9 +2,11 @@
 //!
 //! Each case is raw bytes that go through everything convene does with a mail before any I/O:
 //! `mail_parser` → automatic-mail detection → the EoI extractor → the room rendering → routing
-//! → sender identity and trust → the escaping of every extracted value, rendered through
-//! matrix-sdk's own Markdown renderer. Nothing may panic, and the escaping invariants must
-//! hold (no markup from the mail survives, no mention stays live, the words stay readable).
+//! → sender identity and trust → whose application it is and its card → the escaping of every
+//! extracted value, rendered through matrix-sdk's own Markdown renderer. Nothing may panic,
+//! and the invariants must hold: no markup from the mail survives, no mention stays live, the
+//! words stay readable, a mail is its sender's own application only when its From aligns
+//! with its envelope, and a card has no link and stays under the size budget.
 //!
 //! Inputs are grown from a corpus, not from noise: every `.eml` under `tests/fixtures/`
 //! (the EoI and automatic-mail goldens, and the `fuzz/` seeds with authentication headers and
@@ -39,6 +41,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use convene::applications::extract::{Application, ExtractConfig, GroupNames, extract};
+use convene::applications::{Settings, card, intake, store};
 use convene::config::{Config, EXAMPLE};
 use convene::mail::trust::{self, Alignment, Envelope, Verdict};
 use convene::mail::{automatic, render, route};
@@ -126,6 +129,12 @@ static EXTRACT: LazyLock<ExtractConfig> = LazyLock::new(|| {
 
 static CONFIG: LazyLock<Config> =
     LazyLock::new(|| Config::from_toml(EXAMPLE, Vec::new()).expect("example configuration"));
+
+static SETTINGS: LazyLock<Settings> = LazyLock::new(|| {
+    let mut s = Settings::from_config(&CONFIG);
+    s.authserv_ids = AUTHSERV_IDS.clone();
+    s
+});
 
 /// The authserv-ids the trust check believes: the seeds' and Microsoft's (none).
 static AUTHSERV_IDS: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -568,6 +577,75 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
     for value in values_from(&msg, &app, &t) {
         check_escaping(&value)?;
     }
+    check_intake(&msg, &t)?;
+    Ok(())
+}
+
+/// Whose application the mail is, and its card.
+fn check_intake(msg: &Message, t: &trust::Trust) -> Result<(), TestCaseError> {
+    let Some(p) = intake::prepare(&SETTINGS, msg) else {
+        return Ok(());
+    };
+    if p.owner.is_empty() {
+        // The sender's own application: its address is the From, aligned with the envelope.
+        let from = t
+            .identity
+            .from
+            .as_ref()
+            .map(|f| f.to_string().to_lowercase());
+        prop_assert!(
+            t.identity.alignment.is_aligned(),
+            "own without alignment: {t:?}"
+        );
+        prop_assert_eq!(from.as_deref(), Some(p.email.as_str()));
+    }
+    if let Some(to) = &p.reply_to {
+        let from = t
+            .identity
+            .from
+            .as_ref()
+            .map(|f| f.to_string().to_lowercase());
+        prop_assert_eq!(
+            Some(to),
+            from.as_ref(),
+            "a reply to another than the aligned From"
+        );
+        prop_assert!(t.identity.alignment.is_aligned());
+    }
+    let e = store::Eoi {
+        id: 1,
+        call_key: "default".into(),
+        email: p.email.clone(),
+        owner: p.owner.clone(),
+        status: "incomplete".into(),
+        record: p.app.clone(),
+        reply_to: p.reply_to.clone().unwrap_or_default(),
+        message_id: None,
+        group_slug: None,
+        decided_role: None,
+        decisions: 0,
+        last_ack_at: None,
+        created_at: 0,
+        updated_at: 0,
+        submitted_by: None,
+        contact: p.contact.clone(),
+        sender_auth: Some(p.auth.clone()),
+        joined_into: None,
+    };
+    let content = card::content(&SETTINGS, &e, "Expression of interest", true, &[]);
+    let size = serde_json::to_vec(&content).map_or(usize::MAX, |v| v.len());
+    prop_assert!(
+        size <= convene::outbox::size::BUDGET,
+        "a card of {size} bytes"
+    );
+    let html = content["formatted_body"].as_str().unwrap_or_default();
+    let allowed = ["p", "br", "strong", "code", "ul", "li", "blockquote"];
+    prop_assert!(
+        visible(html, &allowed).is_some(),
+        "a tag from the mail in the card: {html}"
+    );
+    let body = content["body"].as_str().unwrap_or_default();
+    prop_assert!(!live_mention(body), "live mention in the card: {body}");
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Exports of the applications for the selection committee: CSV (RFC 4180: comma-separated,
 //! CRLF line ends, fields quoted when they hold a comma, quote or line break) and JSON, and
-//! the CSV uploaded as a file to the management room ([`upload`], for `!eoi export`).
+//! the CSV uploaded as a file ([`upload`], for `!eoi export`). Both say who submitted a
+//! record that is not the applicant's own, the contact address a mail only claimed, and
+//! what our server made of the sender; records joined into another are left out.
 
 use serde_json::json;
 
@@ -27,6 +29,9 @@ const HEADER: &[&str] = &[
     "accepted_group",
     "accepted_role",
     "motivation",
+    "submitted_by",
+    "contact_claimed",
+    "sender",
 ];
 
 /// One CSV field, quoted when needed. A field a spreadsheet could read as a formula is
@@ -76,6 +81,12 @@ fn row(e: &Eoi) -> Vec<String> {
         opt(&e.group_slug),
         opt(&e.decided_role),
         opt(&r.motivation),
+        e.submitter().unwrap_or_default().to_owned(),
+        opt(&e.contact),
+        e.sender_auth
+            .as_ref()
+            .map(|a| a.summary())
+            .unwrap_or_default(),
     ]
 }
 
@@ -100,16 +111,21 @@ pub fn json(eois: &[Eoi]) -> serde_json::Value {
                 "email": e.email,
                 "accepted_group": e.group_slug,
                 "accepted_role": e.decided_role,
+                "own": e.is_own(),
+                "submitted_by": e.submitter(),
+                "contact_claimed": e.contact,
+                "sender": e.sender_auth,
                 "record": e.record,
             }))
             .collect::<Vec<_>>()
     )
 }
 
-/// Queues the CSV of every application as an `m.file` upload to the management room under
-/// `key` (the command's event), so the file is posted once even when the command is handled
-/// twice. Returns how many applications the file holds.
-pub async fn upload(apps: &Applications, key: Key) -> anyhow::Result<usize> {
+/// Queues the CSV of every application as an `m.file` upload to `room` under `key` (the
+/// command's event), so the file is posted once even when the command is handled twice. The
+/// transport's upload encrypts it in an encrypted room; the caller decides whether the room
+/// may have it. Returns how many applications the file holds.
+pub async fn upload(apps: &Applications, key: Key, room: &str) -> anyhow::Result<usize> {
     let all = store::list(&apps.db, None, None).await?;
     let bytes = csv(&all).into_bytes();
     let name = format!(
@@ -117,7 +133,7 @@ pub async fn upload(apps: &Applications, key: Key) -> anyhow::Result<usize> {
         chrono::Utc::now().format("%Y-%m-%d-%H%M%S")
     );
     let op = MatrixOp::Upload {
-        room: apps.s.management_room.clone(),
+        room: room.to_owned(),
         filename: name,
         content_type: "text/csv".into(),
         thread_root: None,

@@ -1,7 +1,8 @@
 //! Expressions of interest: reading them from mail ([`extract`]), taking them in ([`intake`]:
-//! record, acknowledgement, card; the call from [`calls`], the replies from [`replies`]), storing them ([`store`]), the secretariat's review
-//! ([`commands`], [`review`]), mail [`templates`], the room [`card`], [`export`] and the
-//! CLI ([`cli`]).
+//! whose application it is, record, acknowledgement, card; the call from [`calls`], the
+//! replies from [`replies`] within the [`limits`] on automatic mail), storing them
+//! ([`store`]), the secretariat's review ([`commands`], [`review`]), mail [`templates`], the
+//! room [`card`], [`export`] and the CLI ([`cli`]).
 
 pub mod calls;
 pub mod card;
@@ -10,6 +11,7 @@ pub mod commands;
 pub mod export;
 pub mod extract;
 pub mod intake;
+pub mod limits;
 pub mod replies;
 pub mod review;
 pub mod store;
@@ -38,6 +40,8 @@ pub struct Settings {
     pub management_room: String,
     /// The extractor's view of this deployment (groups with aliases, our own address).
     pub extract: extract::ExtractConfig,
+    /// Our receiving servers' authserv-ids (`mailbox.authserv_id`).
+    pub authserv_ids: Vec<String>,
 }
 
 impl Settings {
@@ -48,6 +52,7 @@ impl Settings {
             tz: config.tz(),
             management_room: config.matrix.management_room.clone(),
             extract: intake::extract_config(config),
+            authserv_ids: config.mailbox.authserv_id.clone(),
         }
     }
 

@@ -1,13 +1,21 @@
 //! The secretariat's decisions on an application — accept (within the group's caps), decline,
-//! waitlist — and questions to the applicant. Each records the status and queues the mail from
-//! its template in one transaction; an acceptance then invites the applicant's Matrix id to
-//! the group's room (the mail always carries the room's link).
+//! waitlist — questions to the applicant, and the confirmation that a submitted application is
+//! the applicant's own. Each records the status and queues the mail from its template in one
+//! transaction; an acceptance then invites the applicant's Matrix id to the group's room (the
+//! mail always carries the room's link).
+//!
+//! Decision and question mails go to the record's identity — the address its mails came from
+//! — never to an address written in a body. A record someone else submitted (a forward, a web
+//! form, an unaligned sender) is decided only once it is the applicant's own: when the
+//! applicant wrote from its address, or after `!eoi confirm`; a question about it goes to the
+//! submitter, if that sender was aligned. Only the record's identity's Matrix id is invited.
 
 use super::extract::Role;
 use super::store::{self, Eoi};
 use super::{Applications, Settings, templates};
 use crate::config::ApplicationsConfig;
 use crate::mail::compose::OutMail;
+use crate::markup::{code, escape_markdown_line};
 use crate::outbox::{Key, MatrixOp, Report};
 
 /// What the secretariat decided.
@@ -62,6 +70,9 @@ impl Applications {
         let Some(e) = store::get(&self.db.pool, id).await? else {
             return Ok(format!("No application #{id}."));
         };
+        if let Some(why) = not_decidable(&e) {
+            return Ok(why);
+        }
         let (status, group, role) = match &verdict {
             Verdict::Accept { role, group } => {
                 let Some(group) = group.clone().or_else(|| e.record.groups.first().cloned()) else {
@@ -70,7 +81,7 @@ impl Applications {
                     ));
                 };
                 if self.s.groups.get(&group).is_none() {
-                    return Ok(format!("No group `{group}` is configured."));
+                    return Ok(format!("No group {} is configured.", code(&group)));
                 }
                 let role = role.unwrap_or(if e.record.role == Some(Role::Expert) {
                     Role::Expert
@@ -83,7 +94,8 @@ impl Applications {
                 let (members, leaders) = store::team_size(&self.db.pool, &group).await?;
                 if let Err(why) = check_caps(&self.s.cfg, members, leaders, role) {
                     return Ok(format!(
-                        "Not accepted: #{id} cannot join `{group}` as {}: {why}.",
+                        "Not accepted: #{id} cannot join {} as {}: {why}.",
+                        code(&group),
                         role_str(role)
                     ));
                 }
@@ -97,8 +109,9 @@ impl Applications {
         }
         let n = e.decisions + 1;
         let mail = decision_mail(&self.s, &e, &verdict, status, group.as_deref(), role)?;
+        // Only the record's identity is invited: every mail of an own record came from it.
         let invite = match (status, &e.record.matrix_id, &group) {
-            ("accepted", Some(mxid), Some(g)) => self
+            ("accepted", Some(mxid), Some(g)) if e.is_own() => self
                 .s
                 .group_room(g)
                 .map(|room| (mxid.clone(), room.to_owned())),
@@ -138,17 +151,17 @@ impl Applications {
 
         let mut answer = format!(
             "Application #{id} ({}){} is now **{status}**",
-            e.email,
+            escape_markdown_line(&e.email),
             self.late_note(&e).await?
         );
         if let (Some(g), Some(r)) = (&group, role)
             && status == "accepted"
         {
-            answer.push_str(&format!(" in `{g}` as {r}"));
+            answer.push_str(&format!(" in {} as {r}", code(g)));
         }
         answer.push_str("; the applicant is told by mail.");
         if let Some((mxid, _)) = &invite {
-            answer.push_str(&format!(" {mxid} is invited to the group's room."));
+            answer.push_str(&format!(" {} is invited to the group's room.", code(mxid)));
         }
         Ok(answer)
     }
@@ -189,7 +202,7 @@ impl Applications {
         tracing::info!(eoi = id, actor, "application under review");
         Ok(format!(
             "Application #{id} ({}){} is now **under_review**.",
-            e.email,
+            escape_markdown_line(&e.email),
             self.late_note(&e).await?
         ))
     }
@@ -200,6 +213,15 @@ impl Applications {
         let Some(e) = store::get(&self.db.pool, id).await? else {
             return Ok(format!("No application #{id}."));
         };
+        if let Some(into) = e.joined_into {
+            return Ok(format!(
+                "Application #{id} is joined into #{into}: ask there."
+            ));
+        }
+        let to = match person_address(&e) {
+            Ok(to) => to,
+            Err(why) => return Ok(why),
+        };
         let idt = id.to_string();
         let name = e.record.name.clone().unwrap_or_default();
         let rendered = templates::mail(
@@ -208,7 +230,7 @@ impl Applications {
             &e.record.language,
             &[("id", &idt), ("name", &name), ("question", question)],
         )?;
-        let mail = person_mail(&e, rendered);
+        let mail = person_mail(&e, &to, rendered);
         let card = crate::outbox::queue::event_id_for(&self.db.pool, &Key::EoiCard(id)).await?;
         let mut tx = self.outbox.begin().await?;
         let report = Report::in_room(&self.s.management_room, card.as_deref());
@@ -227,11 +249,100 @@ impl Applications {
         } else {
             ""
         };
+        let whom = if e.is_own() { "" } else { "the submitter " };
         Ok(format!(
-            "Question mailed to {} (application #{id}){back}.",
-            mail.to.join(", ")
+            "Question mailed to {whom}{} (application #{id}){back}.",
+            escape_markdown_line(&to)
         ))
     }
+
+    /// The secretariat confirms that submitted application `id` is the applicant's own: it
+    /// becomes their record (keeping the Matrix id it names), or joins the one they have.
+    pub async fn confirm(&self, id: i64, actor: &str) -> anyhow::Result<String> {
+        let Some(e) = store::get(&self.db.pool, id).await? else {
+            return Ok(format!("No application #{id}."));
+        };
+        if let Some(into) = e.joined_into {
+            return Ok(format!("Application #{id} is already joined into #{into}."));
+        }
+        if e.is_own() {
+            return Ok(format!(
+                "Application #{id} is already the applicant's own ({}).",
+                escape_markdown_line(&e.email)
+            ));
+        }
+        let now = crate::storage::now_ms();
+        let mut tx = self.outbox.begin().await?;
+        let own = store::find(&mut *tx, &e.call_key, &e.email, "").await?;
+        let answer = match own {
+            None => {
+                store::adopt(&mut tx, &e, &e.record, now).await?;
+                format!(
+                    "Application #{id} (submitted by {}) is now the own application of {}:                      decisions and questions go to that address.",
+                    escape_markdown_line(e.submitter().unwrap_or_default()),
+                    escape_markdown_line(&e.email)
+                )
+            }
+            Some(own) => {
+                self.join_into(&mut tx, &e, own.id, true, now).await?;
+                format!(
+                    "Application #{id} (submitted by {}) is joined into #{}, the own application                      of {}.",
+                    escape_markdown_line(e.submitter().unwrap_or_default()),
+                    own.id,
+                    escape_markdown_line(&e.email)
+                )
+            }
+        };
+        tx.commit().await?;
+        tracing::info!(eoi = id, actor, "submitted application confirmed");
+        Ok(answer)
+    }
+}
+
+/// Why a record cannot be decided yet, if it cannot.
+fn not_decidable(e: &Eoi) -> Option<String> {
+    if let Some(into) = e.joined_into {
+        return Some(format!(
+            "Application #{} is joined into #{into}: decide there.",
+            e.id
+        ));
+    }
+    if e.is_own() {
+        return None;
+    }
+    if e.submitter() == Some(e.email.as_str()) {
+        return Some(format!(
+            "Application #{id} came in the name of {email} without proof that it is theirs \
+             (an unaligned or unverified sender): the decision mail would go to an address \
+             nobody confirmed. Confirm first (`!eoi confirm {id}`).",
+            id = e.id,
+            email = escape_markdown_line(&e.email),
+        ));
+    }
+    Some(format!(
+        "Application #{id} was submitted by {by} for {email}, which has not written to us          itself: the decision mail would go to an address nobody confirmed. Confirm first          (`!eoi confirm {id}`), or wait for a mail from that address.",
+        id = e.id,
+        by = escape_markdown_line(e.submitter().unwrap_or_default()),
+        email = escape_markdown_line(&e.email),
+    ))
+}
+
+/// Where a person's mail about `e` goes: the record's identity, or for a submitted record
+/// the submitter when that sender was aligned; never an address written in a body.
+fn person_address(e: &Eoi) -> Result<String, String> {
+    if e.is_own() {
+        return Ok(e.email.clone());
+    }
+    if !e.reply_to.is_empty() {
+        return Ok(e.reply_to.clone());
+    }
+    Err(format!(
+        "Application #{} was submitted by {}, whose From did not align with its envelope          sender: there is no address to write to. `!eoi confirm {}` if {} is the applicant's.",
+        e.id,
+        escape_markdown_line(e.submitter().unwrap_or_default()),
+        e.id,
+        escape_markdown_line(&e.email),
+    ))
 }
 
 fn decision_mail(
@@ -269,14 +380,13 @@ fn decision_mail(
             ("reason", &reason),
         ],
     )?;
-    Ok(person_mail(e, rendered))
+    Ok(person_mail(e, &e.email, rendered))
 }
 
-/// A mail a person decided to send (no Auto-Submitted), to the applicant, in their thread.
-fn person_mail(e: &Eoi, r: templates::Rendered) -> OutMail {
-    let to = e.record.email.clone().unwrap_or_else(|| e.email.clone());
+/// A mail a person decided to send (no Auto-Submitted), to `to`, in the applicant's thread.
+fn person_mail(e: &Eoi, to: &str, r: templates::Rendered) -> OutMail {
     OutMail {
-        to: vec![to],
+        to: vec![to.to_owned()],
         subject: r.subject,
         text: r.body,
         in_reply_to: e.message_id.as_deref().map(super::intake::bracketed),

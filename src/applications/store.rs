@@ -1,12 +1,20 @@
-//! The EoI tables (`migrations/*/0002_applications.sql`): one record per applicant email per
-//! call (`eoi`), every extraction that built it (`eoi_history`) and the attachments
-//! (`eoi_attachment`), each status it went through (`eoi_transition`, migration 0005), plus
-//! the pure rules: merging a correction, whether an application changed, the status on
-//! arrival, acknowledgement throttling.
+//! The EoI tables (`migrations/*/0002_applications.sql`, 0005, 0008): one record per
+//! applicant email, submitter and call (`eoi`), every extraction that built it
+//! (`eoi_history`) and the attachments (`eoi_attachment`), each status it went through
+//! (`eoi_transition`), plus the pure rules: merging a correction, joining a submitted record
+//! into the applicant's own, whether an application changed, the status on arrival,
+//! acknowledgement throttling.
+//!
+//! Whose record: `owner` is empty for the applicant's own record — every mail that built it
+//! came from `email`, aligned with its envelope sender — and holds the submitting address
+//! otherwise (a forward, a web form, a sender whose From and envelope do not align). A
+//! submitted record joins the applicant's own only when the applicant writes from `email`
+//! or the secretariat confirms it (`!eoi confirm`); until then it is refused decisions.
 //!
 //! Statuses: `incomplete` or `complete` on arrival within an open call, `late` on arrival
 //! outside every open call window, then `under_review`, `accepted`, `declined`, `waitlisted`.
 
+use serde::{Deserialize, Serialize};
 use sqlx::Any;
 
 use super::extract::Application;
@@ -23,15 +31,54 @@ pub const STATUSES: &[&str] = &[
     "waitlisted",
 ];
 
+/// Who sent a mail, as far as our own server can tell: stored with the record (the latest
+/// mail's) and with each mail of its history. Every text in it came from mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderAuth {
+    /// How the envelope sender relates to From: `exact`, `relaxed` or `unaligned`.
+    pub alignment: String,
+    /// The envelope sender our server recorded, as shown (`<a@b>`, `<>`, `(no Return-Path)`).
+    pub envelope: String,
+    /// `verified (DMARC)`, `unverified`, `unknown (no results from our server)`.
+    pub verdict: String,
+    pub verified: bool,
+    /// The SPF, DKIM and DMARC results of our server's `Authentication-Results`
+    /// (`spf=pass smtp.mailfrom=…`); empty when there was none.
+    pub results: Vec<String>,
+}
+
+impl SenderAuth {
+    /// What the card says of the sender: `verified (DMARC)` or `unverified (…)`.
+    pub fn summary(&self) -> String {
+        if self.verified {
+            return self.verdict.clone();
+        }
+        let mut why = Vec::new();
+        if self.results.is_empty() {
+            why.push("no results from our server".to_string());
+        } else {
+            why.push(self.results.join(", "));
+        }
+        if self.alignment == "unaligned" {
+            why.push(format!("From not aligned with envelope {}", self.envelope));
+        }
+        format!("unverified ({})", why.join("; "))
+    }
+}
+
 /// An application as stored; `record` is the merged extraction.
 #[derive(Debug, Clone)]
 pub struct Eoi {
     pub id: i64,
     pub call_key: String,
+    /// The applicant's address: for the applicant's own record, the address every mail of it
+    /// came from; for a submitted one, the address the submission named.
     pub email: String,
+    /// Empty for the applicant's own record; else the address that submitted it.
+    pub owner: String,
     pub status: String,
     pub record: Application,
-    /// Where acknowledgements go (the envelope sender of the latest mail).
+    /// Where automatic replies go: the aligned sender of the latest mail, empty for none.
     pub reply_to: String,
     /// Message-ID of the latest mail, for In-Reply-To.
     pub message_id: Option<String>,
@@ -43,6 +90,30 @@ pub struct Eoi {
     pub last_ack_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who submitted it, kept after it became the applicant's own.
+    pub submitted_by: Option<String>,
+    /// An address the mails only wrote in their body: a contact claim, never an identity.
+    pub contact: Option<String>,
+    /// The latest mail's sender, as our server saw it.
+    pub sender_auth: Option<SenderAuth>,
+    /// The applicant's own record this submitted one was joined into.
+    pub joined_into: Option<i64>,
+}
+
+impl Eoi {
+    /// The applicant's own record: its identity is the address its mails came from.
+    pub fn is_own(&self) -> bool {
+        self.owner.is_empty()
+    }
+
+    /// Who submitted it for the applicant, if someone else did.
+    pub fn submitter(&self) -> Option<&str> {
+        if self.owner.is_empty() {
+            self.submitted_by.as_deref()
+        } else {
+            Some(&self.owner)
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -50,6 +121,7 @@ struct Row {
     id: i64,
     call_key: String,
     email: String,
+    owner: String,
     status: String,
     record: String,
     reply_to: String,
@@ -60,10 +132,15 @@ struct Row {
     last_ack_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    submitted_by: Option<String>,
+    contact: Option<String>,
+    sender_auth: Option<String>,
+    joined_into: Option<i64>,
 }
 
-const COLUMNS: &str = "id, call_key, email, status, record, reply_to, message_id, group_slug, \
-                       decided_role, decisions, last_ack_at, created_at, updated_at";
+const COLUMNS: &str = "id, call_key, email, owner, status, record, reply_to, message_id, \
+                       group_slug, decided_role, decisions, last_ack_at, created_at, updated_at, \
+                       submitted_by, contact, sender_auth, joined_into";
 
 impl TryFrom<Row> for Eoi {
     type Error = anyhow::Error;
@@ -73,6 +150,7 @@ impl TryFrom<Row> for Eoi {
             id: r.id,
             call_key: r.call_key,
             email: r.email,
+            owner: r.owner,
             status: r.status,
             reply_to: r.reply_to,
             message_id: r.message_id,
@@ -82,22 +160,93 @@ impl TryFrom<Row> for Eoi {
             last_ack_at: r.last_ack_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            submitted_by: r.submitted_by,
+            contact: r.contact,
+            // Unreadable (written by a later version): shown as unknown, never as verified.
+            sender_auth: r.sender_auth.and_then(|s| serde_json::from_str(&s).ok()),
+            joined_into: r.joined_into,
         })
     }
 }
 
-/// The record of `email` in `call`.
-pub async fn find<'e, E>(ex: E, call: &str, email: &str) -> anyhow::Result<Option<Eoi>>
+/// The record of `email` in `call` owned by `owner` (`""`: the applicant's own).
+pub async fn find<'e, E>(ex: E, call: &str, email: &str, owner: &str) -> anyhow::Result<Option<Eoi>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let sql = format!("SELECT {COLUMNS} FROM eoi WHERE call_key = $1 AND email = $2");
+    let sql =
+        format!("SELECT {COLUMNS} FROM eoi WHERE call_key = $1 AND email = $2 AND owner = $3");
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(call)
         .bind(email)
+        .bind(owner)
         .fetch_optional(ex)
         .await?;
     row.map(Eoi::try_from).transpose()
+}
+
+/// The records aligned senders (a forward's sender, not a robot or an unaligned or
+/// unverified sender: their `reply_to` is empty) submitted for `email` in `call` that were
+/// not joined yet, oldest first.
+pub async fn submitted_for(
+    conn: &mut sqlx::AnyConnection,
+    call: &str,
+    email: &str,
+) -> anyhow::Result<Vec<Eoi>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM eoi WHERE call_key = $1 AND email = $2 AND owner <> '' \
+         AND owner <> email AND reply_to <> '' AND joined_into IS NULL ORDER BY id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(call)
+        .bind(email)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(Eoi::try_from).collect()
+}
+
+/// Makes submitted record `e` the applicant's own (no own record exists): `owner` becomes
+/// empty, `submitted_by` keeps who submitted it, and the record becomes `record`.
+pub async fn adopt(
+    conn: &mut sqlx::AnyConnection,
+    e: &Eoi,
+    record: &Application,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE eoi SET owner = '', submitted_by = $1, record = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(e.submitter())
+    .bind(serde_json::to_string(record)?)
+    .bind(now)
+    .bind(e.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Joins submitted record `from` into the applicant's own record `into`, whose application
+/// becomes `record`; `from` stays, pointing at `into`, and leaves the lists.
+pub async fn join(
+    conn: &mut sqlx::AnyConnection,
+    from: i64,
+    into: i64,
+    record: &Application,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE eoi SET record = $1, updated_at = $2 WHERE id = $3")
+        .bind(serde_json::to_string(record)?)
+        .bind(now)
+        .bind(into)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE eoi SET joined_into = $1, updated_at = $2 WHERE id = $3")
+        .bind(into)
+        .bind(now)
+        .bind(from)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn get<'e, E>(ex: E, id: i64) -> anyhow::Result<Option<Eoi>>
@@ -112,10 +261,10 @@ where
     row.map(Eoi::try_from).transpose()
 }
 
-/// Every record, oldest first, optionally of one group (named in the application or granted)
-/// and one status.
+/// Every record not joined into another, oldest first, optionally of one group (named in the
+/// application or granted) and one status.
 pub async fn list(db: &Db, group: Option<&str>, status: Option<&str>) -> anyhow::Result<Vec<Eoi>> {
-    let sql = format!("SELECT {COLUMNS} FROM eoi ORDER BY id");
+    let sql = format!("SELECT {COLUMNS} FROM eoi WHERE joined_into IS NULL ORDER BY id");
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(&db.pool)
         .await?;
@@ -258,6 +407,18 @@ pub fn merge(old: &Application, new: &Application) -> Application {
         subject: pick(&new.subject, &old.subject),
         message_id: pick(&new.message_id, &old.message_id),
     }
+}
+
+/// The application of a submitted record joined with the applicant's own: what the applicant
+/// stated wins, the submission fills the gaps. The submitter's Matrix id is kept only when
+/// `keep_matrix_id` (the secretariat confirmed the submission); otherwise only a Matrix id
+/// the applicant gave counts, since only the record's identity may be invited.
+pub fn joined(submitted: &Application, own: &Application, keep_matrix_id: bool) -> Application {
+    let mut out = merge(submitted, own);
+    if !keep_matrix_id {
+        out.matrix_id = own.matrix_id.clone();
+    }
+    out
 }
 
 /// Whether the application itself differs (not the mail it came in).

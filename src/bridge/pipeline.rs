@@ -734,10 +734,11 @@ impl Pipeline {
             crate::storage::quarantine::record(&mut *tx, "inbound_mail", Some(mail.id), reason)
                 .await?;
         inbound::mark_quarantined(&mut tx, mail.id, reason).await?;
-        let text = format!(
+        // The Message-ID and a parser's message came from the mail: inert plain text.
+        let text = crate::markup::plain_text(&format!(
             "⚠ Mail {} (UID {}) was quarantined: {reason} (quarantine #{qid})",
             mail.message_key, mail.uid
-        );
+        ));
         let room = self.outbox.management_room().to_owned();
         tx.post(Key::Quarantine(qid), &room, crate::chat::notice(&text))
             .await?;

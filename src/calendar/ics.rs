@@ -169,7 +169,7 @@ fn event(
     let mut p: Vec<(String, String)> = vec![
         (
             "UID".into(),
-            format!("{}-{}@convene", item.kind(), item.id()),
+            escape(&format!("{}-{}@convene", item.kind(), item.id())),
         ),
         (
             "DTSTAMP".into(),
@@ -200,7 +200,7 @@ fn event(
                 p.push(("LOCATION".into(), escape(location)));
             }
             if let Some(link) = &m.join_link {
-                p.push(("URL".into(), link.clone()));
+                p.push(("URL".into(), uri(link)));
             }
             p.push(("DESCRIPTION".into(), escape(&describe(m))));
             let status = if m.cancelled {
@@ -244,7 +244,7 @@ fn event(
                 p.push(("DTEND".into(), utc_stamp(c.closes.end_utc(date_tz))));
             }
             if let Some(link) = &c.link {
-                p.push(("URL".into(), link.clone()));
+                p.push(("URL".into(), uri(link)));
             }
             p.push(("TRANSP".into(), "TRANSPARENT".into()));
             p.push(("X-CONVENE-CALL".into(), c.kind.as_str().to_owned()));
@@ -318,6 +318,12 @@ fn describe(m: &Meeting) -> String {
         write!(text, "\n\nMinutes: {link}").unwrap();
     }
     text
+}
+
+/// A URI value (RFC 5545 §3.3.13) on one content line: control characters (a CR or LF would
+/// start a property of the sender's choosing) are dropped; TEXT escaping does not apply.
+fn uri(link: &str) -> String {
+    link.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// TEXT escaping (RFC 5545 §3.3.11).

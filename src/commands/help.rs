@@ -27,7 +27,10 @@ pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {
                 let who = if *admin { " (secretariat only)" } else { "" };
                 Reply::text(format!("`{prefix}{name} {args}`: {what}{who}."))
             }
-            None => Reply::text(format!("No command `{prefix}{topic}`. Try `{prefix}help`.")),
+            None => Reply::text(format!(
+                "No command {}. Try `{prefix}help`.",
+                crate::markup::code(&format!("{prefix}{}", crate::markup::truncate(topic, 64)))
+            )),
         };
     }
     let mut out = String::from("**convene** — working-groups secretariat bot. Commands:\n\n");

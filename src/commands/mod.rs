@@ -4,7 +4,9 @@
 //! The same [`Commands::execute`] serves a room (through the Matrix sync handlers) and the CLI
 //! (`convene command "<text>" [--group SLUG]`, run with the secretariat's rights), so every
 //! command can be tried without Matrix. A message that does not start with the prefix is not
-//! a command (`Ok(None)`); an unknown command gets a short hint, not silence.
+//! a command (`Ok(None)`); an unknown command gets a short hint, not silence, with its name
+//! shown as inert code (`crate::markup::code`): whatever was typed never becomes markup.
+//! A secretariat command from someone else is refused with the reason the caller found.
 
 mod help;
 pub mod mail;
@@ -89,7 +91,15 @@ impl Commands {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let secretariat_only = help::all().any(|c| c.0 == name && c.3);
                 if secretariat_only && !inv.is_admin {
-                    Reply::text(format!("`{prefix}{name}` is for the secretariat only."))
+                    let why = inv
+                        .context
+                        .not_secretariat
+                        .as_deref()
+                        .map(|w| format!(": {}", crate::markup::escape_markdown_line(w)))
+                        .unwrap_or_default();
+                    Reply::text(format!(
+                        "`{prefix}{name}` is for the secretariat only{why}."
+                    ))
                 } else if crate::applications::commands::handles(&name) {
                     crate::applications::commands::execute(&self.apps, inv, &name, &args).await?
                 } else if crate::calendar::commands::handles(&name) {
@@ -101,8 +111,11 @@ impl Commands {
                 } else if outbox::handles(&name) {
                     outbox::execute(&self.outbox, &args).await?
                 } else {
+                    let typed = crate::markup::truncate(&name, 64);
                     Reply::text(format!(
-                        "Unknown command `{prefix}{name}`. Try `{prefix}help`."
+                        "Unknown command {}. Try {}.",
+                        crate::markup::code(&format!("{prefix}{typed}")),
+                        crate::markup::code(&format!("{prefix}help")),
                     ))
                 }
             }
@@ -110,24 +123,27 @@ impl Commands {
         Ok(Some(reply))
     }
 
-    /// A reaction on one of convene's events (✅/❌ on application cards, ✅ on proposals,
-    /// 🔔 on reminders): the key the event was posted under says what it was.
+    /// A reaction on one of convene's events (the decision keys on application cards, ✅ on
+    /// proposals, 🔔 on reminders): the key the event was posted under says what it was.
+    /// `not_secretariat` says why the sender is not of the secretariat (`None`: they are).
     pub async fn on_reaction(
         &self,
         sender: &str,
-        is_secretariat: bool,
+        not_secretariat: Option<&str>,
         room_id: &str,
         target_event: &str,
         key: &str,
         reaction_event: &str,
     ) -> anyhow::Result<()> {
+        let is_secretariat = not_secretariat.is_none();
         let Some(target) =
             crate::outbox::queue::key_for_event(self.outbox.db(), target_event).await?
         else {
             return Ok(());
         };
         if let Key::EoiCard(id) = target {
-            if crate::applications::commands::reaction_verdict(key).is_none() {
+            if crate::applications::commands::reaction_verdict(&self.apps.s.cfg, key).is_none() {
+                // Not a decision key (👍 "seen", 🎉, …): nothing to do, nothing to say.
                 return Ok(());
             }
             if is_secretariat {
@@ -146,7 +162,9 @@ impl Commands {
                 "decision reaction by a non-secretariat member"
             );
             let text = format!(
-                "{sender}: only the secretariat decides on applications; your reaction changes nothing."
+                "{sender}: only the secretariat decides on applications; your reaction changes \
+                 nothing ({}).",
+                crate::markup::plain_text(not_secretariat.unwrap_or_default()),
             );
             let mut content = crate::chat::notice(&text);
             if let Some(card) =

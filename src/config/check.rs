@@ -137,6 +137,26 @@ impl Config {
                 "must not exceed applications.max_members".into(),
             );
         }
+        for (key, value) in [
+            ("applications.accept_reaction", &a.accept_reaction),
+            ("applications.decline_reaction", &a.decline_reaction),
+        ] {
+            if value.trim().is_empty() {
+                err(key, "must not be empty".into());
+            }
+        }
+        if a.accept_reaction.trim() == a.decline_reaction.trim() {
+            err(
+                "applications.decline_reaction",
+                "must differ from applications.accept_reaction".into(),
+            );
+        }
+        if m.secretariat_power_level <= 0 {
+            err(
+                "matrix.secretariat_power_level",
+                "must be more than 0 (every member has power level 0 by default)".into(),
+            );
+        }
         if let Some(dir) = &a.templates
             && !dir.is_dir()
         {

@@ -21,6 +21,9 @@ pub(super) fn default_device_name() -> String {
 pub(super) fn default_prefix() -> String {
     "!".into()
 }
+pub(super) fn default_secretariat_power_level() -> i64 {
+    100
+}
 pub(super) fn default_imap_port() -> u16 {
     993
 }

@@ -88,6 +88,11 @@ pub struct MatrixConfig {
     /// Commands start with this prefix.
     #[serde(default = "default_prefix")]
     pub command_prefix: String,
+    /// Members of the management room at or above this power level are of the secretariat
+    /// too, besides `admins`; so are the room's creators in room versions where creators
+    /// outrank every power level (version 12 and later).
+    #[serde(default = "default_secretariat_power_level")]
+    pub secretariat_power_level: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -138,6 +143,11 @@ pub struct MailboxConfig {
     /// so a half-open connection is noticed and reconnected.
     #[serde(default = "default_imap_timeout")]
     pub timeout_secs: u64,
+    /// The authserv-ids of our own receiving servers: only their `Authentication-Results`
+    /// headers count (the topmost one); all others are written by whoever sent the mail.
+    /// Empty: no sender is verified. `""` trusts a header without one (Microsoft 365).
+    #[serde(default)]
+    pub authserv_id: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -295,6 +305,19 @@ pub struct ApplicationsConfig {
     /// What a group's room sees of an application mailed to its address: `none`, `notice`
     /// (one line, no contact data; default) or `full`.
     pub group_room: GroupRoom,
+    /// Acknowledge senders our server did not verify (no aligned SPF/DKIM/DMARC pass).
+    pub ack_unverified: bool,
+    /// At most this many automatic replies to one address in 24 hours …
+    pub replies_per_address_per_day: u32,
+    /// … and this many to all addresses together in an hour; past either, the reply is
+    /// recorded as suppressed and the management room told once.
+    pub replies_per_hour: u32,
+    /// The reaction on an application's card that accepts it (from the secretariat) …
+    pub accept_reaction: String,
+    /// … and the one that declines it. No other reaction decides anything.
+    pub decline_reaction: String,
+    /// Allow `!eoi export` to upload the CSV of every applicant into an unencrypted room.
+    pub export_unencrypted: bool,
 }
 
 impl Default for ApplicationsConfig {
@@ -307,6 +330,12 @@ impl Default for ApplicationsConfig {
             max_members: 20,
             max_leaders: 2,
             group_room: GroupRoom::Notice,
+            ack_unverified: true,
+            replies_per_address_per_day: 3,
+            replies_per_hour: 100,
+            accept_reaction: "✅".into(),
+            decline_reaction: "❌".into(),
+            export_unencrypted: false,
         }
     }
 }

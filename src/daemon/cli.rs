@@ -204,6 +204,7 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                 in_management_room: group.is_none(),
                 event_id: None,
                 thread_root: None,
+                context: crate::chat::Context::default(),
             };
             match parts.commands.execute(&inv).await? {
                 Some(reply) => println!("{}", reply.markdown),

@@ -1,6 +1,8 @@
 //! Matrix, as an edge: the bot's session and stores ([`client`]), the sync loop and event
-//! handlers ([`sync`]), and the outbox's Matrix transport ([`transport`]).
+//! handlers ([`sync`]), who is of the secretariat ([`secretariat`]), and the outbox's Matrix
+//! transport ([`transport`]).
 
 pub mod client;
+pub mod secretariat;
 pub mod sync;
 pub mod transport;

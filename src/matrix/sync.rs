@@ -3,8 +3,11 @@
 //! Start-up: handlers are registered, then one sync with a zero timeout catches up on what
 //! happened while convene was down. Its room keys and invites are taken, but its messages are
 //! not answered (the backlog from before the start is ignored); only after it do handlers act
-//! on messages. Invites are accepted from the secretariat (`matrix.admins`) and for configured
-//! rooms, and rejected otherwise. The bot's own events are ignored.
+//! on messages. Invites are accepted from the secretariat ([`Bot::standing`]: `matrix.admins`,
+//! or a high enough power level in the management room, creators of version 12 rooms
+//! included) and for configured rooms, and rejected otherwise. The bot's own events are
+//! ignored. A command learns where it was asked: the room, whether it is a direct
+//! conversation (the bot and the asker alone) and whether it is encrypted.
 //!
 //! A handler that panics is caught, counted as a restart of the `matrix-handlers` worker and
 //! logged; the sync goes on and the next event is handled.
@@ -24,11 +27,13 @@ use matrix_sdk::ruma::events::room::message::{
     MessageType, OriginalSyncRoomMessageEvent, Relation,
 };
 use matrix_sdk::ruma::events::room::redaction::OriginalSyncRoomRedactionEvent;
+use matrix_sdk::ruma::{OwnedRoomId, UserId};
 use matrix_sdk::{Client, Room, RoomState};
 use tokio_util::sync::CancellationToken;
 
+use super::secretariat::{self, RoomView, Standing};
 use crate::bridge::thread::{ThreadMessage, Threads};
-use crate::chat::{Invocation, Reply};
+use crate::chat::{Context, Invocation, Reply};
 use crate::commands::Commands;
 use crate::config::Groups;
 use crate::health::Health;
@@ -42,6 +47,8 @@ pub struct Bot {
     pub threads: Threads,
     pub health: Arc<Health>,
     pub admins: Vec<String>,
+    /// `matrix.secretariat_power_level`.
+    pub secretariat_level: i64,
     pub management_room: String,
     pub groups: Groups,
     /// Set once the first sync has caught up; before that, messages are backlog.
@@ -73,6 +80,7 @@ impl Bot {
             threads,
             health,
             admins: matrix.admins.clone(),
+            secretariat_level: matrix.secretariat_power_level,
             management_room: matrix.management_room.clone(),
             groups,
             live: AtomicBool::new(false),
@@ -89,9 +97,44 @@ impl Bot {
             .cloned()
     }
 
+    /// The standing of `user` towards the secretariat (rules in [`secretariat`]), from the
+    /// management room's power levels and creators as the sync last stored them.
+    pub async fn standing(&self, user: &str) -> Standing {
+        let Ok(uid) = UserId::parse(user) else {
+            return Standing::Not(format!("`{user}` is not a user id"));
+        };
+        let room = self
+            .management_room_id()
+            .and_then(|id| self.client.get_room(&id));
+        let mut known = None;
+        if let Some(room) = &room
+            && let Ok(levels) = room.power_levels().await
+        {
+            let joined = matches!(
+                room.get_member_no_sync(&uid).await,
+                Ok(Some(m)) if *m.membership() == MembershipState::Join
+            );
+            known = Some((levels, joined));
+        }
+        let view = known.as_ref().map(|(levels, joined)| RoomView {
+            levels,
+            joined: *joined,
+        });
+        secretariat::judge(&uid, &self.admins, self.secretariat_level, view)
+    }
+
     /// Whether `user` is a member of the secretariat.
-    pub fn is_secretariat(&self, user: &str) -> bool {
-        self.admins.iter().any(|a| a == user)
+    pub async fn is_secretariat(&self, user: &str) -> bool {
+        self.standing(user).await.is_secretariat()
+    }
+
+    /// The management room's id, once resolved (at once when configured as an id).
+    fn management_room_id(&self) -> Option<OwnedRoomId> {
+        let rooms = self.rooms.read().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .iter()
+            .find(|(_, configured)| **configured == self.management_room)
+            .and_then(|(id, _)| OwnedRoomId::try_from(id.as_str()).ok())
     }
 
     fn configured_rooms(&self) -> Vec<String> {
@@ -191,7 +234,7 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handle
             return;
         }
         let configured = b.room_key(room.room_id().as_str()).is_some();
-        if !configured && !b.is_secretariat(ev.sender.as_str()) {
+        if !configured && !b.is_secretariat(ev.sender.as_str()).await {
             tracing::info!(room = %room.room_id(), inviter = %ev.sender, "rejecting invite from outside the secretariat");
             let _ = room.leave().await;
             return;
@@ -249,7 +292,7 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     if let (Some(root), Some((filename, content_type, size, source))) =
         (thread_root.as_deref(), media_of(&ev.content.msgtype))
     {
-        if bot.is_secretariat(ev.sender.as_str()) {
+        if bot.is_secretariat(ev.sender.as_str()).await {
             let recorded = bot
                 .threads
                 .record_attachment(
@@ -271,13 +314,18 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         return;
     };
     let body = strip_reply_fallback(&text.body);
+    if thread_root.is_none() && !body.starts_with(bot.commands.prefix()) {
+        // Neither a command nor an answer in a thread: nothing to look up.
+        return;
+    }
     let room_key = bot.room_key(&room_id);
     let group = room_key
         .as_deref()
         .and_then(|k| bot.groups.by_room(k))
         .map(|g| g.slug.clone());
     let in_management = room_key.as_deref() == Some(bot.management_room.as_str());
-    let is_secretariat = bot.is_secretariat(ev.sender.as_str());
+    let standing = bot.standing(ev.sender.as_str()).await;
+    let is_secretariat = standing.is_secretariat();
     let inv = Invocation {
         text: body,
         sender: ev.sender.as_str(),
@@ -286,6 +334,12 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         in_management_room: in_management,
         event_id: Some(ev.event_id.as_str()),
         thread_root: thread_root.as_deref(),
+        context: Context {
+            room_id: Some(room_id.clone()),
+            direct: room_key.is_none() && is_direct_with(&room, &ev.sender).await,
+            encrypted: is_encrypted(&room).await,
+            not_secretariat: standing.why_not().map(str::to_owned),
+        },
     };
     let display_name = match room.get_member_no_sync(&ev.sender).await {
         Ok(Some(m)) => m.display_name().map(str::to_owned),
@@ -324,7 +378,11 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         }
         Err(e) => {
             tracing::warn!(error = format!("{e:#}"), "command failed");
-            Reply::text(format!("Sorry, that failed: {e}"))
+            // The error may quote what was typed: inert.
+            Reply::text(format!(
+                "Sorry, that failed: {}",
+                crate::markup::escape_markdown(&e.to_string())
+            ))
         }
     };
     let content = crate::chat::reply_to(
@@ -352,11 +410,12 @@ async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Ha
         let target = ev.content.relates_to.event_id.to_string();
         let key = ev.content.relates_to.key.clone();
         tracing::debug!(room = %room.room_id(), %target, key, "reaction");
+        let standing = b.standing(ev.sender.as_str()).await;
         if let Err(e) = b
             .commands
             .on_reaction(
                 ev.sender.as_str(),
-                b.is_secretariat(ev.sender.as_str()),
+                standing.why_not(),
                 room.room_id().as_str(),
                 &target,
                 &key,
@@ -477,6 +536,27 @@ async fn thread_files(
         }
     }
     out
+}
+
+/// A room of two: nobody joined or invited but the bot and `user`, who has joined.
+async fn is_direct_with(room: &Room, user: &UserId) -> bool {
+    room.joined_members_count() + room.invited_members_count() <= 2
+        && matches!(
+            room.get_member_no_sync(user).await,
+            Ok(Some(m)) if *m.membership() == MembershipState::Join
+        )
+}
+
+/// Whether the room is end-to-end encrypted (asking the server when the store does not know).
+async fn is_encrypted(room: &Room) -> bool {
+    let state = room.encryption_state();
+    if state.is_unknown() {
+        return room
+            .latest_encryption_state()
+            .await
+            .is_ok_and(|s| s.is_encrypted());
+    }
+    state.is_encrypted()
 }
 
 /// Drops the quoted fallback (`> …` lines) a client puts at the top of a reply.

@@ -56,6 +56,13 @@ pub enum Key {
     EoiInvite { eoi: i64, n: i64 },
     /// The CSV export asked for in event (or at instant) `at`.
     EoiExport(String),
+    /// The notice, in submitted application `eoi`'s card thread, that it joined `into`.
+    EoiJoined { eoi: i64, into: i64 },
+    /// The management room's notice that a limit held back the reply to inbound mail `mail`.
+    ReplyLimit(i64),
+    /// The full text of the post queued under the inner key, attached as a file because the
+    /// post itself had to be cut to stay under the event size limit.
+    Overflow(Box<Key>),
     /// The card of calendar proposal `id`.
     Proposal(i64),
     /// The notice that proposal `id` was added to the calendar.
@@ -111,6 +118,9 @@ impl fmt::Display for Key {
             Key::EoiDecided { eoi, event } => write!(f, "eoi-decided-{eoi}-{event}"),
             Key::EoiInvite { eoi, n } => write!(f, "eoi-invite-{eoi}-{n}"),
             Key::EoiExport(at) => write!(f, "eoi-export-{at}"),
+            Key::EoiJoined { eoi, into } => write!(f, "eoi-joined-{eoi}-{into}"),
+            Key::ReplyLimit(mail) => write!(f, "auto-reply-limit-{mail}"),
+            Key::Overflow(inner) => write!(f, "overflow-{inner}"),
             Key::Proposal(id) => write!(f, "proposal-{id}"),
             Key::ProposalAdded(id) => write!(f, "proposal-added-{id}"),
             Key::Reminder {
@@ -198,6 +208,16 @@ fn parse(s: &str) -> Option<Key> {
     }
     if let Some(r) = s.strip_prefix("eoi-export-") {
         return Some(Key::EoiExport(r.to_owned()));
+    }
+    if let Some(r) = s.strip_prefix("eoi-joined-") {
+        let (eoi, into) = two_ints(r)?;
+        return Some(Key::EoiJoined { eoi, into });
+    }
+    if let Some(r) = s.strip_prefix("auto-reply-limit-") {
+        return int(r).map(Key::ReplyLimit);
+    }
+    if let Some(r) = s.strip_prefix("overflow-") {
+        return Some(Key::Overflow(Box::new(Key::parse(r))));
     }
     if let Some(r) = s.strip_prefix("eoi-ack-") {
         return int(r).map(Key::Ack);
@@ -359,6 +379,10 @@ mod tests {
             },
             Key::EoiInvite { eoi: 12, n: 2 },
             Key::EoiExport(s("$e")),
+            Key::EoiJoined { eoi: 4, into: 2 },
+            Key::ReplyLimit(40),
+            Key::Overflow(Box::new(Key::EoiCard(12))),
+            Key::Overflow(Box::new(Key::Command(s("$ev-1_x:y")))),
             Key::Proposal(5),
             Key::ProposalAdded(5),
             Key::Reminder {

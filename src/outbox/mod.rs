@@ -11,13 +11,15 @@
 //! - [`key`]: the keys; [`op`]: what an item does; [`queue`]: the table (its only owner);
 //!   [`runner`]: sending, error classes, retries for a lifetime, reports of failures;
 //!   [`thread`]: which room thread each mail sent for a thread belongs to; [`hold`]: the
-//!   recipients whose mail waits for a secretariat decision.
+//!   recipients whose mail waits for a secretariat decision; [`size`]: every message kept
+//!   under the event size limit where it is queued, the rest attached.
 
 pub mod hold;
 pub mod key;
 pub mod op;
 pub mod queue;
 pub mod runner;
+pub mod size;
 pub mod thread;
 
 use std::sync::Arc;
@@ -174,7 +176,8 @@ impl Tx {
         self.matrix(key, op, None, Report::none()).await
     }
 
-    /// Queues any Matrix side effect; `data` is an upload's bytes.
+    /// Queues any Matrix side effect; `data` is an upload's bytes. A message over the size
+    /// budget is cut and its whole text queued beside it as a file ([`size::guard`]).
     pub async fn matrix(
         &mut self,
         key: Key,
@@ -182,16 +185,33 @@ impl Tx {
         data: Option<&[u8]>,
         report: Report,
     ) -> anyhow::Result<bool> {
+        let (op, overflow) = size::guard(&key, op);
+        let queued = self.insert_matrix(&key, op, data, &report).await?;
+        if queued && let Some((upload, bytes)) = overflow {
+            tracing::info!(%key, bytes = bytes.len(), "post cut to the size budget; its text attached");
+            self.insert_matrix(&Key::Overflow(Box::new(key)), upload, Some(&bytes), &report)
+                .await?;
+        }
+        Ok(queued)
+    }
+
+    async fn insert_matrix(
+        &mut self,
+        key: &Key,
+        op: MatrixOp,
+        data: Option<&[u8]>,
+        report: &Report,
+    ) -> anyhow::Result<bool> {
         let lane = op.lane();
         let queued = queue::insert(
             &mut self.tx,
             queue::NewItem {
                 transport: Transport::Matrix,
-                key: &key,
+                key,
                 lane: &lane,
                 op: serde_json::to_string(&op)?,
                 data,
-                report: &report,
+                report,
                 held: false,
             },
         )

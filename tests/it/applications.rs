@@ -2,7 +2,7 @@
 //! acknowledgement read back from the catch-all mailbox, card), no reply to automatic mail,
 //! corrections, and decisions by command and by reaction (decision mail and room invite).
 
-mod helpers;
+pub(crate) mod helpers;
 mod late;
 
 use std::time::Duration;

@@ -65,6 +65,7 @@ use crate::mail::automatic;
 use text::fold;
 
 pub use html::to_text as html_to_text;
+pub use source::is_robot;
 
 /// A working group's slug and every name it goes by (display name and aliases, any language).
 #[derive(Debug, Clone, PartialEq, Eq)]

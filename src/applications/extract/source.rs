@@ -63,6 +63,12 @@ static NO_REPLY: LazyLock<Regex> = LazyLock::new(|| {
         .expect("no-reply regex")
 });
 
+/// Whether `address` is one of ours or a no-reply robot (a web form): such a sender submits
+/// for the person in `Reply-To:`, it is not the applicant.
+pub fn is_robot(address: &str, cfg: &ExtractConfig) -> bool {
+    is_own(address, cfg) || NO_REPLY.is_match(address.trim())
+}
+
 fn is_own(address: &str, cfg: &ExtractConfig) -> bool {
     cfg.own_addresses
         .iter()

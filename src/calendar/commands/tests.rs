@@ -77,6 +77,7 @@ async fn run(ctx: &crate::daemon::Parts, text: &str, group: Option<&str>, admin:
         in_management_room: group.is_none(),
         event_id: None,
         thread_root: None,
+        context: Default::default(),
     };
     ctx.commands.execute(&inv).await.unwrap().unwrap().markdown
 }

@@ -288,3 +288,18 @@ fn agenda_lines_read_back() {
 }
 
 mod series;
+
+#[test]
+fn url_and_uid_values_cannot_start_a_property() {
+    let mut cal = example();
+    let m = &mut cal.meetings[0];
+    m.id = "x;y,z\\w".into();
+    m.join_link = Some("https://meet.example/a\r\nATTENDEE:mailto:evil@example\n".into());
+    let text = export(&cal, None, &|_| 0, &opts());
+    assert!(!text.contains("\r\nATTENDEE"), "{text}");
+    assert!(text.contains("URL:https://meet.example/aATTENDEE:mailto:evil@example\r\n"));
+    assert!(
+        text.contains("UID:meeting-x\\;y\\,z\\\\w@convene\r\n"),
+        "{text}"
+    );
+}

@@ -9,7 +9,7 @@ use super::{SETTLE, WAIT};
 use crate::support::{self, Backend, Options, TestApp, send_raw, unique};
 
 /// A mail with its Message-ID, sent through Postfix.
-pub(super) async fn mail(
+pub(crate) async fn mail(
     envelope: &str,
     from: &str,
     to: &str,
@@ -37,7 +37,7 @@ pub(super) async fn mail(
     id
 }
 
-pub(super) fn eoi_body(name: &str, country: &str, matrix: Option<&str>) -> String {
+pub(crate) fn eoi_body(name: &str, country: &str, matrix: Option<&str>) -> String {
     let matrix = matrix
         .map(|m| format!("Matrix id: {m}\n"))
         .unwrap_or_default();
@@ -51,7 +51,7 @@ pub(super) fn eoi_body(name: &str, country: &str, matrix: Option<&str>) -> Strin
 }
 
 /// The raw mails to `to` in the catch-all mailbox (where mail to `*.test` lands).
-pub(super) async fn catchall(to: &str) -> Vec<String> {
+pub(crate) async fn catchall(to: &str) -> Vec<String> {
     let cfg: convene::config::MailboxConfig = toml::from_str(&format!(
         "host = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{}\"\nsecret = \"{}\"\naddress = \"x@x.test\"\n",
         support::env("IMAP_PORT"),
@@ -77,7 +77,7 @@ pub(super) async fn catchall(to: &str) -> Vec<String> {
 }
 
 /// Waits until at least `n` mails to `to` arrived, then lets `SETTLE` pass.
-pub(super) async fn wait_mails(to: &str, n: usize) -> Vec<String> {
+pub(crate) async fn wait_mails(to: &str, n: usize) -> Vec<String> {
     let deadline = Instant::now() + WAIT;
     while catchall(to).await.len() < n {
         assert!(
@@ -90,7 +90,7 @@ pub(super) async fn wait_mails(to: &str, n: usize) -> Vec<String> {
     catchall(to).await
 }
 
-pub(super) async fn started(backend: Backend) -> TestApp {
+pub(crate) async fn started(backend: Backend) -> TestApp {
     let mut app = TestApp::spawn(Options {
         backend,
         extra_config: "[applications]\ncall = \"2026\"\nack_period_hours = 24\n".into(),
@@ -103,7 +103,7 @@ pub(super) async fn started(backend: Backend) -> TestApp {
 }
 
 /// The card (not the bridged mail) of `email` whose title starts with `title`.
-pub(super) async fn card(app: &TestApp, email: &str, title: &str) -> Vec<support::Seen> {
+pub(crate) async fn card(app: &TestApp, email: &str, title: &str) -> Vec<support::Seen> {
     let deadline = Instant::now() + WAIT;
     loop {
         let cards: Vec<_> = app
@@ -126,7 +126,7 @@ pub(super) async fn card(app: &TestApp, email: &str, title: &str) -> Vec<support
     }
 }
 
-pub(super) async fn ask(app: &TestApp, command: &str, needle: &str) -> String {
+pub(crate) async fn ask(app: &TestApp, command: &str, needle: &str) -> String {
     let asked = app.secretariat.say(&app.management, command).await;
     let deadline = Instant::now() + WAIT;
     loop {
@@ -146,7 +146,7 @@ pub(super) async fn ask(app: &TestApp, command: &str, needle: &str) -> String {
     }
 }
 
-pub(super) async fn invited(
+pub(crate) async fn invited(
     app: &TestApp,
     room: &matrix_sdk::ruma::OwnedRoomId,
     user: &str,

@@ -1,7 +1,9 @@
 //! EoIs matched to the calendar's calls on the real stack: with a closed call for health and
 //! an open one for digital, a Health EoI is recorded as `late` and gets the "call closed"
 //! reply (naming the next health call); a Digital EoI is acknowledged as usual and recorded
-//! under the digital call; `!eoi export` uploads the CSV as a file.
+//! under the digital call; `!eoi export` uploads the CSV as a file (into the unencrypted
+//! management room, which `applications.export_unencrypted` allows here; the encrypted
+//! upload is tested in `safety`).
 
 use super::helpers::{ask, card, eoi_body, mail};
 use super::{SETTLE, WAIT};
@@ -43,7 +45,7 @@ async fn started(backend: Backend) -> (TestApp, tempfile::TempDir) {
     let mut app = TestApp::spawn(Options {
         backend,
         extra_config: format!(
-            "[applications]\ncall = \"fallback\"\nack_period_hours = 24\n\n[calendar]\nfile = \"{}\"\n",
+            "[applications]\ncall = \"fallback\"\nack_period_hours = 24\nexport_unencrypted = true\n\n[calendar]\nfile = \"{}\"\n",
             path.display()
         ),
         ..Options::default()
