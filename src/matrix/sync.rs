@@ -235,6 +235,11 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
         _ => None,
     };
+    // What the message answers: its thread's root, or the event it replies to.
+    let answers = match &ev.content.relates_to {
+        Some(Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
+        _ => thread_root.clone(),
+    };
     let room_id = room.room_id().to_string();
     let room_key = bot.room_key(&room_id);
     let group = room_key
@@ -255,6 +260,18 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     let reply = match bot.commands.execute(&inv).await {
         Ok(Some(reply)) => reply,
         Ok(None) => {
+            // A domain may take a reply to one of its events ("remind me again in 1 hour").
+            let taken = match answers.as_deref() {
+                Some(target) => bot.commands.on_thread_reply(&inv, target).await,
+                None => Ok(None),
+            };
+            match taken {
+                Ok(Some(reply)) => {
+                    return queue_reply(bot, &ev, &room_id, thread_root, reply).await;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "thread reply hook failed"),
+            }
             if let Some(root) = thread_root.as_deref() {
                 let sent = bot
                     .threads
@@ -271,6 +288,17 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
             Reply::text(format!("Sorry, that failed: {e}"))
         }
     };
+    queue_reply(bot, &ev, &room_id, thread_root, reply).await
+}
+
+/// Queues the answer to message `ev`, in its thread if it has one.
+async fn queue_reply(
+    bot: &Bot,
+    ev: &OriginalSyncRoomMessageEvent,
+    room_id: &str,
+    thread_root: Option<String>,
+    reply: Reply,
+) {
     let content = crate::chat::reply_to(
         reply.content(),
         ev.event_id.as_str(),
@@ -279,7 +307,7 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     let key = Key::Command(ev.event_id.to_string());
     let queued = async {
         let mut tx = bot.outbox.begin().await?;
-        tx.post(key, &room_id, content).await?;
+        tx.post(key, room_id, content).await?;
         tx.commit().await
     };
     if let Err(e) = queued.await {
