@@ -231,7 +231,16 @@ pub async fn toggle_bell(cal: &Service, user: &str, slug: &str, event: &str) -> 
         user: user.to_owned(),
         content: crate::chat::notice(&text),
     };
-    tx.matrix(Key::Bell(event.to_owned()), op, None, Report::none())
-        .await?;
+    // The same reaction delivered twice toggles once: its answer is already queued, and
+    // dropping the transaction undoes the second toggle.
+    if !tx
+        .matrix(Key::Bell(event.to_owned()), op, None, Report::none())
+        .await?
+    {
+        return Ok(());
+    }
     tx.commit().await
 }
+
+#[cfg(test)]
+mod tests;

@@ -87,7 +87,7 @@ fn agenda_by_date_id_or_next() {
     let expected = "**Working Group online meeting** — Wed 24 Apr, 10:00–12:30 Brussels time, in 3 days\n\
                     Online — [join](https://meet.example.org/htp-wg-2024-04-24)\n\
                     1. Adoption of the agenda and of the minutes of 24 November 2023 — *point for decision*\n\
-                    2. Progress of the issue papers — *information point*\n\
+                    2. Progress of the issue papers — *information point* · [document](<https://example.org/htp/issue-papers-draft.pdf>)\n\
                     3. Good practices: what to collect and how — *point for discussion*\n\
                     4. Next steps — *information point*";
     assert_eq!(agenda(&cal(), None, "2024-04-24", now, Brussels), expected);

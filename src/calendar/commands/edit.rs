@@ -402,7 +402,6 @@ fn cancel(m: &mut Meeting, on: Option<NaiveDate>, cancel: bool) -> anyhow::Resul
 fn move_meeting(m: &mut Meeting, a: &Args, on: Option<NaiveDate>, tz: Tz) -> anyhow::Result<()> {
     let to = a.need("to")?;
     let start = m.start.clone();
-    let end = m.end.clone();
     match (m.repeat.as_mut(), on) {
         (Some(rule), Some(on)) => {
             if rule.except.contains(&on) {
@@ -441,19 +440,13 @@ fn move_meeting(m: &mut Meeting, a: &Args, on: Option<NaiveDate>, tz: Tz) -> any
             check(rule, &start)
         }
         (Some(_), None) => {
-            let time = NaiveTime::parse_from_str(to.trim(), "%H:%M").map_err(|_| {
-                anyhow::anyhow!(
+            if NaiveTime::parse_from_str(to.trim(), "%H:%M").is_err() {
+                anyhow::bail!(
                     "`to`: a series moves one date at a time (`on=2026-05-12 to=…`), or every \
                      date to another time of day (`to=14:00`)"
-                )
-            })?;
-            let new_start = moved_to(
-                "to",
-                &time.format("%H:%M").to_string(),
-                start.first_day(),
-                &start,
-                tz,
-            )?;
+                );
+            }
+            let new_start = moved_to("to", to, start.first_day(), &start, tz)?;
             shift(m, new_start, a, tz)?;
             let (start, rule) = (m.start.clone(), m.repeat.as_mut());
             match rule {
@@ -463,7 +456,6 @@ fn move_meeting(m: &mut Meeting, a: &Args, on: Option<NaiveDate>, tz: Tz) -> any
         }
         (None, _) => {
             let new_start = moved_to("to", to, start.first_day(), &start, tz)?;
-            let _ = end;
             shift(m, new_start, a, tz)
         }
     }
@@ -473,20 +465,17 @@ fn move_meeting(m: &mut Meeting, a: &Args, on: Option<NaiveDate>, tz: Tz) -> any
 fn shift(m: &mut Meeting, new_start: DateSpec, a: &Args, tz: Tz) -> anyhow::Result<()> {
     let end = match a.get("end") {
         Some(e) => Some(moved_to("end", e, new_start.first_day(), &new_start, tz)?),
+        // The same wall-clock length (the model keeps an end in its start's zone), or the
+        // same number of days; none when the precision changes.
         None => match (&m.start, &m.end, &new_start) {
             (
                 DateSpec::At { local: s, .. },
-                Some(DateSpec::At { local: e, tz: etz }),
-                DateSpec::At { local, .. },
+                Some(DateSpec::At { local: e, .. }),
+                DateSpec::At { local, tz },
             ) => Some(DateSpec::At {
                 local: *local + (*e - *s),
-                tz: *etz,
+                tz: *tz,
             }),
-            (_, Some(_), _)
-                if std::mem::discriminant(&m.start) != std::mem::discriminant(&new_start) =>
-            {
-                None
-            }
             (DateSpec::Day(s), Some(DateSpec::Day(e)), DateSpec::Day(d)) => {
                 Some(DateSpec::Day(*d + (*e - *s)))
             }

@@ -440,6 +440,14 @@ async fn bells_alarm_clocks_and_thread_replies_on_reminders() {
         store::subscriptions_of(&ctx.db, user).await.unwrap(),
         vec!["health"]
     );
+    // The same reaction event again (delivered twice) changes nothing.
+    on_reaction(cal, user, false, "!r", &in_room, "🔔", "$r1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store::subscriptions_of(&ctx.db, user).await.unwrap(),
+        vec!["health"]
+    );
     on_reaction(cal, user, false, "!r", &in_room, "🔔", "$r2")
         .await
         .unwrap();
