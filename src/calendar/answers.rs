@@ -12,6 +12,9 @@
 //! saying from when), `!deadlines` the next date of each recurring deadline with its rule,
 //! `!agenda` finds an occurrence by date or by occurrence id (`<id>@2026-05-19`), and
 //! `!timeline` shows a series once, at its first date in the year, with its rule.
+//!
+//! Titles and places are escaped ([`crate::markup`]): they may come from a mail (an accepted
+//! proposal) or an imported calendar.
 
 use std::fmt::Write as _;
 
@@ -49,7 +52,7 @@ pub fn next(
         write!(
             out,
             "\n**Next deadline**: {} — {}{}",
-            o.item.title(),
+            esc(o.item.title()),
             humanize::when_in(o.start(), now, z),
             rule_suffix(cal, o)
         )
@@ -229,7 +232,7 @@ pub fn deadlines(
             out,
             "\n- {} — {}{}",
             humanize::when_in(o.start(), now, z),
-            o.item.title(),
+            esc(o.item.title()),
             rule_suffix(cal, o)
         )
         .unwrap();
@@ -252,7 +255,7 @@ pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: impl Into<Zones>) -> String
             write!(
                 out,
                 "\n- {}{} — {}",
-                c.title,
+                esc(&c.title),
                 humanize::groups_suffix(&c.groups),
                 closing(c, now, z)
             )
@@ -269,7 +272,7 @@ pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: impl Into<Zones>) -> String
             write!(
                 out,
                 "\n- {}{} — opens {}",
-                c.title,
+                esc(&c.title),
                 humanize::groups_suffix(&c.groups),
                 humanize::when_in(&c.opens, now, z)
             )
@@ -321,18 +324,20 @@ pub fn timeline(cal: &Calendar, year: Option<i32>) -> String {
                 "{} – {} · {} open",
                 humanize::short(&c.opens),
                 humanize::short(&c.closes),
-                c.title
+                esc(&c.title)
             ),
-            Item::Deadline(d) => format!("{} · Deadline: {}", humanize::short(&d.due), d.title),
+            Item::Deadline(d) => {
+                format!("{} · Deadline: {}", humanize::short(&d.due), esc(&d.title))
+            }
             Item::Meeting(m) => {
                 let mode = match (m.mode, &m.location) {
-                    (Mode::Online, _) => "online",
-                    (Mode::Physical, Some(location)) => location.as_str(),
-                    (Mode::Physical, None) => "in person",
+                    (Mode::Online, _) => "online".to_owned(),
+                    (Mode::Physical, Some(location)) => esc(location),
+                    (Mode::Physical, None) => "in person".to_owned(),
                 };
                 format!("{} · {} ({mode})", humanize::short(&m.start), title(m))
             }
-            Item::Milestone(m) => format!("{} · {}", humanize::short(&m.when), m.title),
+            Item::Milestone(m) => format!("{} · {}", humanize::short(&m.when), esc(&m.title)),
         };
         write!(
             out,
@@ -369,7 +374,7 @@ pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: impl Into<Zo
             write!(
                 out,
                 " Next: {} — opens {}.",
-                c.title,
+                esc(&c.title),
                 humanize::when_in(&c.opens, now, z)
             )
             .unwrap();
@@ -379,7 +384,7 @@ pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: impl Into<Zo
     }
     out.push_str("**How to apply**\nOpen now:");
     for c in &open {
-        write!(out, "\n- {} — {}", c.title, closing(c, now, z)).unwrap();
+        write!(out, "\n- {} — {}", esc(&c.title), closing(c, now, z)).unwrap();
     }
     write!(
         out,
@@ -437,20 +442,30 @@ fn meeting_when(m: &Meeting, now: DateTime<Utc>, z: Zones) -> String {
 
 /// "online — [join](…)", "in person, European Commission, Brussels".
 fn place(m: &Meeting) -> String {
-    match (m.mode, &m.location, &m.join_link) {
+    // A link that is not a plain http(s) one is not made a link (an imported calendar's).
+    let link = m
+        .join_link
+        .as_deref()
+        .filter(|l| super::agenda::is_link(l) && !l.contains(['(', ')']));
+    match (m.mode, &m.location, link) {
         (Mode::Online, _, Some(link)) => format!("online — [join]({link})"),
         (Mode::Online, ..) => "online".to_owned(),
-        (Mode::Physical, Some(location), _) => format!("in person, {location}"),
+        (Mode::Physical, Some(location), _) => format!("in person, {}", esc(location)),
         (Mode::Physical, None, _) => "in person".to_owned(),
     }
 }
 
 fn title(m: &Meeting) -> String {
     if m.cancelled {
-        format!("~~{}~~ (cancelled)", m.title)
+        format!("~~{}~~ (cancelled)", esc(&m.title))
     } else {
-        m.title.clone()
+        esc(&m.title)
     }
+}
+
+/// A title as text: it may come from a mail (a proposal) or an imported calendar.
+fn esc(title: &str) -> String {
+    crate::markup::escape_markdown_line(title)
 }
 
 fn for_group(group: Option<&str>) -> String {

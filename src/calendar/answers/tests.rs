@@ -347,3 +347,42 @@ fn the_timeline_shows_a_series_once_with_its_rule() {
     assert_eq!(text.matches("Digital sub-group").count(), 1);
     assert!(!timeline(&cal(), Some(2025)).contains("sub-group"));
 }
+
+#[test]
+fn titles_places_and_links_from_elsewhere_stay_text_and_readers_see_their_time() {
+    // As an accepted proposal or an imported calendar may have them.
+    let mut cal = Calendar::default();
+    cal.meetings.push(crate::calendar::Meeting {
+        id: "m".into(),
+        title: "[Approve](https://phish.example) *now* @room".into(),
+        groups: vec![],
+        mode: Mode::Physical,
+        start: "2024-04-24T10:00".parse().unwrap(),
+        end: None,
+        location: Some("<b>Brussels</b>".into()),
+        join_link: Some("javascript:alert(1)".into()),
+        agenda: vec![],
+        minutes_link: None,
+        cancelled: false,
+        repeat: None,
+    });
+    let now = utc("2024-04-21T09:00:00Z");
+    let lisbon = Zones::new(Brussels, Some(chrono_tz::Europe::Lisbon));
+    let text = next(&cal, None, now, lisbon);
+    assert!(
+        text.contains("\\[Approve\\](https://phish.example) \\*now\\*"),
+        "{text}"
+    );
+    assert!(!text.contains("@room") && text.contains("\\<b>"), "{text}");
+    assert!(
+        text.contains("10:00 Brussels time (09:00 Lisbon time)"),
+        "{text}"
+    );
+    let mut online = cal.clone();
+    online.meetings[0].mode = Mode::Online;
+    let text = next(&online, None, now, Brussels);
+    assert!(
+        !text.contains("javascript") && text.contains("· online"),
+        "{text}"
+    );
+}

@@ -117,6 +117,7 @@ async fn moving_one_date_tells_the_room_reinvites_and_the_old_time_stays_silent(
 
     let to = first + TimeDelta::seconds(75);
     let day = first.date_naive();
+    let asked = Instant::now();
     let reply = ask(
         &app,
         &app.management,
@@ -135,6 +136,10 @@ async fn moving_one_date_tells_the_room_reinvites_and_the_old_time_stays_silent(
         .secretariat
         .wait_for(&app.health, "has moved", WAIT, Duration::ZERO)
         .await;
+    eprintln!(
+        "move notice seen {} ms after the command",
+        asked.elapsed().as_millis()
+    );
     assert_eq!(notice.len(), 1, "{notice:?}");
     let body = &notice[0].body;
     assert!(body.contains(&format!("Series {marker}")), "{body}");
@@ -150,6 +155,10 @@ async fn moving_one_date_tells_the_room_reinvites_and_the_old_time_stays_silent(
     // The updated invitation in the secretariat's mailbox: the series with the moved date,
     // SEQUENCE 1 (the file's version was 0).
     let ics = wait_invitation(&secretariat, "METHOD:REQUEST", Duration::from_secs(60)).await;
+    eprintln!(
+        "updated invitation in the mailbox {} ms after the command",
+        asked.elapsed().as_millis()
+    );
     let ev = events(&ics[0]);
     assert_eq!(ev.len(), 2, "the series and its moved date: {}", ics[0]);
     for e in &ev {
@@ -178,6 +187,10 @@ async fn moving_one_date_tells_the_room_reinvites_and_the_old_time_stays_silent(
     assert!(
         arrived >= new_due - TimeDelta::seconds(1),
         "a reminder arrived at {arrived}, before the new time's due {new_due}: {got:?}"
+    );
+    eprintln!(
+        "reminder of the moved date seen {} ms after its due time",
+        (arrived - new_due).num_milliseconds()
     );
     tokio::time::sleep(SETTLE).await;
     let got = app.secretariat.matching(&app.health, "🔔");
