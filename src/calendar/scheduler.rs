@@ -6,7 +6,9 @@
 //!   persist the instant (`kv` key [`LAST_CHECK`]), sleep until the next due reminder, snooze
 //!   or job (at most an hour), or until woken (the calendar changed) or cancelled; every
 //!   `calendar.watch_secs` it checks whether the calendar file changed and reloads it
-//!   (through [`changes`](super::changes), which tells people what moved).
+//!   (through [`changes`](super::changes), which tells people what moved), and whether
+//!   another process changed the stored calendar (`convene calendar import` queues its
+//!   notices in the outbox; the outbox workers are woken to send them).
 //! - Nothing pending is held in memory: each pass loads the calendar (a few hundred items)
 //!   and computes what is due from it, series by occurrence.
 //! - Each firing is recorded (`calendar_fired`, or the snooze's own row) in the same
@@ -82,6 +84,7 @@ pub async fn run(cal: Service, cancel: CancellationToken) -> anyhow::Result<()> 
         None => Utc::now(),
     };
     let mut watch = cal.s.watch.map(tokio::time::interval);
+    let mut generation = store::generation(&db).await?;
     loop {
         let now = Utc::now();
         if now > last {
@@ -120,6 +123,15 @@ pub async fn run(cal: Service, cancel: CancellationToken) -> anyhow::Result<()> 
                 _ = tick(&mut watch) => {
                     if super::changes::file_changed(&cal) {
                         reload(&cal).await?;
+                        break;
+                    }
+                    // Changed by another process (`convene calendar import`): plan again, and
+                    // have the outbox send what that process queued.
+                    let now = store::generation(&db).await?;
+                    if now != generation {
+                        generation = now;
+                        cal.outbox.wake(crate::outbox::Transport::Matrix);
+                        cal.outbox.wake(crate::outbox::Transport::Mail);
                         break;
                     }
                 }

@@ -237,6 +237,17 @@ pub(crate) async fn sync_file(db: &Db, cal: &Calendar) -> anyhow::Result<usize> 
     Ok(changed)
 }
 
+/// A value that changes whenever an item is added, changed or removed — by this process or
+/// another one (`convene calendar import`, `convene command`): item count, revisions summed,
+/// latest write.
+pub async fn generation(db: &Db) -> anyhow::Result<(i64, i64, i64)> {
+    let row: (i64, Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), SUM(revision), MAX(updated_at) FROM calendar_item")
+            .fetch_one(&db.pool)
+            .await?;
+    Ok((row.0, row.1.unwrap_or(0), row.2.unwrap_or(0)))
+}
+
 /// The whole stored calendar.
 pub async fn load(db: &Db) -> anyhow::Result<Snapshot> {
     let rows: Vec<(String, String, i64)> =

@@ -354,3 +354,80 @@ async fn the_feed_parses_and_expands_to_the_same_occurrences() {
     }
     app.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ics_import_into_the_running_daemons_store_is_announced() {
+    let marker = format!("import-{}", unique());
+    let mut app = TestApp::spawn(Options::default()).await;
+    let text = format!(
+        "[[meeting]]\nid = \"{marker}\"\ntitle = \"Plenary {marker}\"\ngroups = [\"health\"]\nmode = \"online\"\nstart = \"2031-05-12T10:00\"\nend = \"12:00\"\n"
+    );
+    let cal_path = app.dir.path().join("calendar.toml");
+    std::fs::write(&cal_path, &text).unwrap();
+    let config = std::fs::read_to_string(&app.config_path).unwrap();
+    std::fs::write(
+        &app.config_path,
+        format!("{config}\n[calendar]\nfile = \"{}\"\n", cal_path.display()),
+    )
+    .unwrap();
+    app.start_ready().await;
+    app.wait_bot_joined().await;
+    app.wait_log("calendar loaded", WAIT).await;
+
+    // Someone's calendar moved it by a day and made it physical; imported from the command
+    // line while the daemon runs.
+    let moved = file::parse(
+        &text
+            .replace("2031-05-12T10:00", "2031-05-13T14:00")
+            .replace(
+                "mode = \"online\"",
+                "mode = \"physical\"\nlocation = \"Brussels\"",
+            )
+            .replace("end = \"12:00\"", "end = \"16:00\""),
+    )
+    .unwrap();
+    let opts = convene::calendar::ics::FeedOptions {
+        name: "theirs",
+        dtstamp: Utc::now(),
+        date_tz: Brussels,
+    };
+    let ics_path = app.dir.path().join("theirs.ics");
+    std::fs::write(
+        &ics_path,
+        convene::calendar::ics::export(&moved, None, &|_| 0, &opts),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convene"))
+        .arg("--config")
+        .arg(&app.config_path)
+        .args(["calendar", "import"])
+        .arg(&ics_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 items added or changed"));
+    app.secretariat
+        .wait_for(&app.health, "has moved", WAIT, Duration::ZERO)
+        .await;
+    eprintln!(
+        "import notice seen {} ms after the import began",
+        started.elapsed().as_millis()
+    );
+    tokio::time::sleep(SETTLE).await;
+    let notice = app.secretariat.matching(&app.health, "has moved");
+    assert_eq!(notice.len(), 1, "{notice:?}");
+    let body = &notice[0].body;
+    assert!(body.contains(&format!("Plenary {marker}")), "{body}");
+    assert!(body.contains("Was: Mon 12 May 2031, 10:00–12:00"), "{body}");
+    assert!(body.contains("Now: Tue 13 May 2031, 14:00–16:00"), "{body}");
+    assert!(
+        body.contains("Where: in person, Brussels (was online)"),
+        "{body}"
+    );
+    app.stop();
+}
