@@ -241,10 +241,12 @@ pub(crate) async fn sync_file(db: &Db, cal: &Calendar) -> anyhow::Result<usize> 
 /// another one (`convene calendar import`, `convene command`): item count, revisions summed,
 /// latest write.
 pub async fn generation(db: &Db) -> anyhow::Result<(i64, i64, i64)> {
-    let row: (i64, Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), SUM(revision), MAX(updated_at) FROM calendar_item")
-            .fetch_one(&db.pool)
-            .await?;
+    // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver does not read: cast back.
+    let row: (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(revision) AS BIGINT), MAX(updated_at) FROM calendar_item",
+    )
+    .fetch_one(&db.pool)
+    .await?;
     Ok((row.0, row.1.unwrap_or(0), row.2.unwrap_or(0)))
 }
 

@@ -11,7 +11,7 @@ use chrono_tz::Europe::Brussels;
 use icalendar::Component as _;
 
 use super::{EXAMPLE, SETTLE, WAIT, ask, calendar_part, events, outside_mail};
-use crate::support::{Options, TestApp, unique};
+use crate::support::{Backend, Options, TestApp, unique};
 use convene::calendar::file;
 
 /// A near-future local instant in Brussels, to the second.
@@ -96,9 +96,22 @@ async fn a_series_next_reminder_arrives_once_in_the_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_one_date_tells_the_room_reinvites_and_the_old_time_stays_silent() {
+    moving_one_date(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_one_date_postgres() {
+    moving_one_date(Backend::Postgres).await;
+}
+
+async fn moving_one_date(backend: Backend) {
     let marker = format!("move-{}", unique());
     let secretariat = format!("secretariat-{}@example.test", unique());
-    let mut app = TestApp::spawn(Options::default()).await;
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     // Reminders 30 s before: the first date's at +60 s, unless it moves 75 s later (+135 s).
     let first = soon(90);
     let cal_path = app.dir.path().join("calendar.toml");

@@ -9,13 +9,17 @@ use matrix_sdk::ruma::OwnedRoomId;
 use serde_json::json;
 
 use super::{SETTLE, WAIT};
-use crate::support::{Options, TestApp, unique};
+use crate::support::{Backend, Options, TestApp, unique};
 
 /// Spawns convene with one Health meeting `marker` starting in `seconds` and the given
 /// reminder offsets.
-async fn with_meeting(marker: &str, seconds: i64, offsets: &str) -> TestApp {
+async fn with_meeting(marker: &str, seconds: i64, offsets: &str, backend: Backend) -> TestApp {
     let tz = chrono_tz::Europe::Brussels;
-    let mut app = TestApp::spawn(Options::default()).await;
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     let start = (Utc::now() + TimeDelta::seconds(seconds))
         .with_timezone(&tz)
         .with_nanosecond(0)
@@ -68,7 +72,13 @@ async fn react(app: &TestApp, room: &OwnedRoomId, event: &str, key: &str) {
 async fn a_second_bell_ends_the_subscription() {
     let marker = format!("bells-{}", unique());
     // Reminders 135, 90 and 45 s before: 40, 85 and 130 s from now.
-    let app = with_meeting(&marker, 175, "[\"135s\", \"90s\", \"45s\"]").await;
+    let app = with_meeting(
+        &marker,
+        175,
+        "[\"135s\", \"90s\", \"45s\"]",
+        Backend::Sqlite,
+    )
+    .await;
     let first = app
         .secretariat
         .wait_for(
@@ -117,8 +127,17 @@ async fn a_second_bell_ends_the_subscription() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snoozed_reminder_comes_back_once_by_direct_message() {
+    snoozed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snoozed_reminder_comes_back_once_postgres() {
+    snoozed(Backend::Postgres).await;
+}
+
+async fn snoozed(backend: Backend) {
     let marker = format!("snooze-{}", unique());
-    let app = with_meeting(&marker, 160, "[\"2m\"]").await;
+    let app = with_meeting(&marker, 160, "[\"2m\"]", backend).await;
     let first = app
         .secretariat
         .wait_for(

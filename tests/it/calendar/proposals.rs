@@ -6,11 +6,24 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{SETTLE, WAIT, ask};
-use crate::support::{Options, TestApp, send_mail, unique};
+use crate::support::{Backend, Options, TestApp, send_mail, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_dates_is_capped_and_a_meeting_keeps_its_place() {
-    let mut app = TestApp::spawn(Options::default()).await;
+    flood(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_dates_is_capped_postgres() {
+    flood(Backend::Postgres).await;
+}
+
+async fn flood(backend: Backend) {
+    let mut app = TestApp::spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
     let marker = format!("flood-{}", unique());
