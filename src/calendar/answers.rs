@@ -12,6 +12,9 @@
 //! saying from when), `!deadlines` the next date of each recurring deadline with its rule,
 //! `!agenda` finds an occurrence by date or by occurrence id (`<id>@2026-05-19`), and
 //! `!timeline` shows a series once, at its first date in the year, with its rule.
+//!
+//! Titles and places are escaped ([`crate::markup`]): they may come from a mail (an accepted
+//! proposal) or an imported calendar.
 
 use std::fmt::Write as _;
 
@@ -19,11 +22,18 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use super::datespec::DateSpec;
-use super::humanize::{self, group_label};
+use super::humanize::{self, Zones, group_label};
 use super::model::{Calendar, Call, Item, ItemKind, ItemRef, Meeting, Mode, Occurrence, concerns};
 
 /// `!next [group]`: the next meeting and the next deadline.
-pub fn next(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> String {
+pub fn next(
+    cal: &Calendar,
+    group: Option<&str>,
+    now: DateTime<Utc>,
+    tz: impl Into<Zones>,
+) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let meetings = upcoming(cal, ItemKind::Meeting, group, now, tz);
     let mut out = match meetings.iter().find_map(|o| Some((o, o.meeting()?))) {
         Some((o, m)) => {
@@ -31,7 +41,7 @@ pub fn next(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> 
                 "**Next meeting**{}: {} — {} · {}{}",
                 for_group(group),
                 title(m),
-                meeting_when(m, now, tz),
+                meeting_when(m, now, z),
                 place(m),
                 rule_suffix(cal, o)
             )
@@ -42,8 +52,8 @@ pub fn next(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> 
         write!(
             out,
             "\n**Next deadline**: {} — {}{}",
-            o.item.title(),
-            humanize::when(o.start(), now, tz),
+            esc(o.item.title()),
+            humanize::when_in(o.start(), now, z),
             rule_suffix(cal, o)
         )
         .unwrap();
@@ -57,8 +67,10 @@ pub fn meetings(
     group: Option<&str>,
     year: i32,
     now: DateTime<Utc>,
-    tz: Tz,
+    tz: impl Into<Zones>,
 ) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let today = today(now, tz);
     let list: Vec<Occurrence> = in_year(cal, year, tz)
         .filter(|o| o.meeting().is_some_and(|m| concerns(&m.groups, group)))
@@ -68,7 +80,7 @@ pub fn meetings(
     }
     let mut out = format!("**Meetings {year}**{}", for_group(group));
     for (o, m) in list.iter().filter_map(|o| Some((o, o.meeting()?))) {
-        let date = humanize::span_plain(&m.start, m.end.as_ref(), today, tz);
+        let date = humanize::span_plain_in(&m.start, m.end.as_ref(), today, z);
         write!(out, "\n- {date} · {} · {}", place(m), title(m)).unwrap();
         if let (true, Some(original)) = (o.moved, o.original) {
             write!(out, " · moved from {}", humanize::day(original, today)).unwrap();
@@ -126,8 +138,10 @@ pub fn agenda(
     group: Option<&str>,
     query: &str,
     now: DateTime<Utc>,
-    tz: Tz,
+    tz: impl Into<Zones>,
 ) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let query = query.trim();
     let by_ref = |id: &str| {
         cal.occurrence(&ItemRef {
@@ -182,17 +196,15 @@ pub fn agenda(
     let mut out = format!(
         "**{}** — {}\n{}",
         title(m),
-        meeting_when(m, now, tz),
+        meeting_when(m, now, z),
         capitalise(&place(m))
     );
     if m.agenda.is_empty() {
         out.push_str("\nThe agenda is not out yet.");
     }
-    for a in &m.agenda {
-        write!(out, "\n{}. {}", a.n, a.title).unwrap();
-        if let Some(kind) = a.kind {
-            write!(out, " — *{}*", kind.label()).unwrap();
-        }
+    if !m.agenda.is_empty() {
+        out.push('\n');
+        out.push_str(&super::agenda::markdown(&m.agenda));
     }
     if let Some(link) = &m.minutes_link {
         write!(out, "\nMinutes: {link}").unwrap();
@@ -202,7 +214,14 @@ pub fn agenda(
 
 /// `!deadlines [group]`: deadlines not yet past, soonest first.
 /// A recurring deadline shows its next date and its rule.
-pub fn deadlines(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz) -> String {
+pub fn deadlines(
+    cal: &Calendar,
+    group: Option<&str>,
+    now: DateTime<Utc>,
+    tz: impl Into<Zones>,
+) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let list = upcoming(cal, ItemKind::Deadline, group, now, tz);
     if list.is_empty() {
         return format!("No upcoming deadlines{}.", for_group(group));
@@ -212,8 +231,8 @@ pub fn deadlines(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz
         write!(
             out,
             "\n- {} — {}{}",
-            humanize::when(o.start(), now, tz),
-            o.item.title(),
+            humanize::when_in(o.start(), now, z),
+            esc(o.item.title()),
             rule_suffix(cal, o)
         )
         .unwrap();
@@ -222,7 +241,9 @@ pub fn deadlines(cal: &Calendar, group: Option<&str>, now: DateTime<Utc>, tz: Tz
 }
 
 /// `!calls`: open calls with the days left, then the calls still to open.
-pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> String {
+pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: impl Into<Zones>) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let (open, soon) = open_and_upcoming(cal, now, tz);
     if open.is_empty() && soon.is_empty() {
         return "No call is open or announced.".to_owned();
@@ -234,9 +255,9 @@ pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> String {
             write!(
                 out,
                 "\n- {}{} — {}",
-                c.title,
+                esc(&c.title),
                 humanize::groups_suffix(&c.groups),
-                closing(c, now, tz)
+                closing(c, now, z)
             )
             .unwrap();
         }
@@ -251,9 +272,9 @@ pub fn calls(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> String {
             write!(
                 out,
                 "\n- {}{} — opens {}",
-                c.title,
+                esc(&c.title),
                 humanize::groups_suffix(&c.groups),
-                humanize::when(&c.opens, now, tz)
+                humanize::when_in(&c.opens, now, z)
             )
             .unwrap();
         }
@@ -303,18 +324,20 @@ pub fn timeline(cal: &Calendar, year: Option<i32>) -> String {
                 "{} – {} · {} open",
                 humanize::short(&c.opens),
                 humanize::short(&c.closes),
-                c.title
+                esc(&c.title)
             ),
-            Item::Deadline(d) => format!("{} · Deadline: {}", humanize::short(&d.due), d.title),
+            Item::Deadline(d) => {
+                format!("{} · Deadline: {}", humanize::short(&d.due), esc(&d.title))
+            }
             Item::Meeting(m) => {
                 let mode = match (m.mode, &m.location) {
-                    (Mode::Online, _) => "online",
-                    (Mode::Physical, Some(location)) => location.as_str(),
-                    (Mode::Physical, None) => "in person",
+                    (Mode::Online, _) => "online".to_owned(),
+                    (Mode::Physical, Some(location)) => esc(location),
+                    (Mode::Physical, None) => "in person".to_owned(),
                 };
                 format!("{} · {} ({mode})", humanize::short(&m.start), title(m))
             }
-            Item::Milestone(m) => format!("{} · {}", humanize::short(&m.when), m.title),
+            Item::Milestone(m) => format!("{} · {}", humanize::short(&m.when), esc(&m.title)),
         };
         write!(
             out,
@@ -340,7 +363,9 @@ fn first_in_year(series: &Item, year: i32) -> Option<Item> {
 }
 
 /// `!apply`: the open calls and what to send to the mailbox.
-pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: Tz) -> String {
+pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: impl Into<Zones>) -> String {
+    let z: Zones = tz.into();
+    let tz = z.tz;
     let (open, soon) = open_and_upcoming(cal, now, tz);
     let mut out = String::new();
     if open.is_empty() {
@@ -349,8 +374,8 @@ pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: Tz) -> Strin
             write!(
                 out,
                 " Next: {} — opens {}.",
-                c.title,
-                humanize::when(&c.opens, now, tz)
+                esc(&c.title),
+                humanize::when_in(&c.opens, now, z)
             )
             .unwrap();
         }
@@ -359,7 +384,7 @@ pub fn apply(cal: &Calendar, now: DateTime<Utc>, mailbox: &str, tz: Tz) -> Strin
     }
     out.push_str("**How to apply**\nOpen now:");
     for c in &open {
-        write!(out, "\n- {} — {}", c.title, closing(c, now, tz)).unwrap();
+        write!(out, "\n- {} — {}", esc(&c.title), closing(c, now, z)).unwrap();
     }
     write!(
         out,
@@ -392,12 +417,12 @@ fn open_and_upcoming(cal: &Calendar, now: DateTime<Utc>, tz: Tz) -> (Vec<&Call>,
 }
 
 /// "closes Fri 15 Sep (12 days left)", "closes today", "closes March 2025".
-fn closing(c: &Call, now: DateTime<Utc>, tz: Tz) -> String {
-    let today = today(now, tz);
+fn closing(c: &Call, now: DateTime<Utc>, z: Zones) -> String {
+    let today = today(now, z.tz);
     if c.closes.is_month_only() {
         return format!("closes {}", humanize::month(c.closes.first_day()));
     }
-    let date = humanize::span_plain(&c.closes, None, today, tz);
+    let date = humanize::span_plain_in(&c.closes, None, today, z);
     match (c.closes.first_day() - today).num_days() {
         0 => format!("closes today, {date}"),
         1 => format!("closes {date} (1 day left)"),
@@ -405,8 +430,8 @@ fn closing(c: &Call, now: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
-fn meeting_when(m: &Meeting, now: DateTime<Utc>, tz: Tz) -> String {
-    let when = humanize::span(&m.start, m.end.as_ref(), now, tz);
+fn meeting_when(m: &Meeting, now: DateTime<Utc>, z: Zones) -> String {
+    let when = humanize::span_in(&m.start, m.end.as_ref(), now, z);
     let pending = if m.start.is_month_only() {
         " (date to be confirmed)"
     } else {
@@ -417,20 +442,30 @@ fn meeting_when(m: &Meeting, now: DateTime<Utc>, tz: Tz) -> String {
 
 /// "online — [join](…)", "in person, European Commission, Brussels".
 fn place(m: &Meeting) -> String {
-    match (m.mode, &m.location, &m.join_link) {
+    // A link that is not a plain http(s) one is not made a link (an imported calendar's).
+    let link = m
+        .join_link
+        .as_deref()
+        .filter(|l| super::agenda::is_link(l) && !l.contains(['(', ')']));
+    match (m.mode, &m.location, link) {
         (Mode::Online, _, Some(link)) => format!("online — [join]({link})"),
         (Mode::Online, ..) => "online".to_owned(),
-        (Mode::Physical, Some(location), _) => format!("in person, {location}"),
+        (Mode::Physical, Some(location), _) => format!("in person, {}", esc(location)),
         (Mode::Physical, None, _) => "in person".to_owned(),
     }
 }
 
 fn title(m: &Meeting) -> String {
     if m.cancelled {
-        format!("~~{}~~ (cancelled)", m.title)
+        format!("~~{}~~ (cancelled)", esc(&m.title))
     } else {
-        m.title.clone()
+        esc(&m.title)
     }
+}
+
+/// A title as text: it may come from a mail (a proposal) or an imported calendar.
+fn esc(title: &str) -> String {
+    crate::markup::escape_markdown_line(title)
 }
 
 fn for_group(group: Option<&str>) -> String {

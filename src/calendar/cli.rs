@@ -1,12 +1,17 @@
 //! `convene calendar …` subcommands: preview a cron schedule (no database needed), export the
 //! calendar as iCalendar, import an `.ics` file into the store.
+//!
+//! Both export (which loads the calendar file first) and import write through
+//! [`changes`](super::changes): a meeting they move or cancel is announced as it would be by
+//! the daemon — queued in the outbox, which the running daemon sends.
 
 use anyhow::Context as _;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use clap::Subcommand;
 
-use super::{datespec, ics, schedule, store};
+use super::{Service, Settings, changes, datespec, ics, schedule, store};
 use crate::config::Config;
+use crate::outbox::Outbox;
 use crate::storage::Db;
 
 #[derive(Debug, Subcommand)]
@@ -79,9 +84,9 @@ pub async fn run(cmd: CalendarCmd, config: Config) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            let db = open(&config).await?;
-            store::load_file(&db, config.calendar.file.as_deref()).await?;
-            let snap = store::load(&db).await?;
+            let svc = service(&config).await?;
+            svc.load_file().await?;
+            let snap = store::load(&svc.db).await?;
             let g = group.as_deref().zip(name.as_deref());
             print!("{}", super::http::export(&snap, g, tz));
             Ok(())
@@ -90,13 +95,8 @@ pub async fn run(cmd: CalendarCmd, config: Config) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
             let items = ics::import_ics(&text, tz)?;
-            let db = open(&config).await?;
-            let mut changed = 0;
-            for item in &items {
-                if store::upsert(&db, item, store::IMPORT).await? != store::Change::Unchanged {
-                    changed += 1;
-                }
-            }
+            let svc = service(&config).await?;
+            let changed = changes::import(&svc, &items).await?;
             println!(
                 "{} events read, {changed} items added or changed",
                 items.len()
@@ -106,9 +106,16 @@ pub async fn run(cmd: CalendarCmd, config: Config) -> anyhow::Result<()> {
     }
 }
 
-async fn open(config: &Config) -> anyhow::Result<Db> {
+async fn service(config: &Config) -> anyhow::Result<Service> {
     std::fs::create_dir_all(&config.state_dir).ok();
-    Db::connect(&config.database_url()?, config.database.max_connections).await
+    let db = Db::connect(&config.database_url()?, config.database.max_connections).await?;
+    let outbox = Outbox::new(
+        db.clone(),
+        config.smtp.from.clone(),
+        &config.matrix.management_room,
+    )
+    .await?;
+    Ok(Service::new(db, outbox, Settings::from_config(config)?))
 }
 
 /// `2026-03-29` (midnight) or `2026-03-29T02:30`, local time in `tz`.

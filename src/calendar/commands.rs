@@ -1,18 +1,28 @@
-//! Calendar chat commands.
+//! Calendar chat commands, and the reactions and thread replies the calendar takes.
 //!
 //! Members ask (`!next`, `!meetings`, …); answers come from [`super::answers`] with the stored
-//! calendar, in the group of the room or the group named as first argument. The secretariat
-//! edits with `key=value` arguments (see [`parse_kv`]):
+//! calendar, in the group of the room or the group named as first argument, with times in the
+//! asker's own zone beside the calendar's when they set one (`!tz Europe/Lisbon`). Members
+//! also manage their reminders ([`people`]): `!tz`, `!subscribe`, `!unsubscribe`,
+//! `!remind me <item|next> <offset>`, 🔔 and ⏰ on reminders, and "remind me again in 1 hour"
+//! in a reminder's thread.
+//!
+//! The secretariat edits with `key=value` arguments (see [`parse_kv`] and [`edit`]):
 //! `!meeting add id=wg-health-2026-05 group=health start=2026-05-12T10:00 end=2026-05-12T12:00
-//! mode=online title="Health online meeting"`. Values with spaces are quoted ("…" or “…”);
-//! several groups are comma-separated; dates are `2026-05-12T10:00` (calendar time zone, or
-//! `…[Europe/Lisbon]`), `2026-05-12` or `2026-05`.
+//! mode=online title="Health online meeting" repeat=weekly days=tu,th until=2026-06-30`,
+//! `!meeting cancel ID on=2026-05-12`, `!meeting move ID on=2026-05-12 to=2026-05-13T14:00`.
+//! Values with spaces are quoted ("…" or “…”); several groups are comma-separated; dates are
+//! `2026-05-12T10:00` (calendar time zone, or `…[Europe/Lisbon]`), `2026-05-12` or `2026-05`.
+//! Every change goes through [`changes::save`](super::changes::save), which tells people.
+
+mod edit;
+pub mod people;
 
 use chrono::{Datelike as _, Utc};
 
-use super::model::{Call, CallKind, Deadline, Item, ItemKind, ItemRef, Meeting, Mode};
+use super::humanize::Zones;
 use super::service::Service;
-use super::{DateSpec, answers, cadence, ids, scheduler, store};
+use super::{answers, cadence, scheduler, store};
 use crate::chat::{Invocation, Reply};
 use crate::outbox::{Key, Target};
 
@@ -48,14 +58,38 @@ pub const HELP: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     (
+        "tz",
+        "[Europe/Lisbon | off]",
+        "show times in your own time zone too",
+        false,
+    ),
+    (
+        "subscribe",
+        "[group]",
+        "get the group's reminders by direct message (or react 🔔 on one)",
+        false,
+    ),
+    (
+        "unsubscribe",
+        "[group]",
+        "stop the reminders by direct message (all groups when none is named)",
+        false,
+    ),
+    (
+        "remind",
+        "me <meeting id | next> <1h | 30m | 1d>",
+        "a reminder of your own, by direct message",
+        false,
+    ),
+    (
         "meeting",
-        "add|edit|cancel id=… group=a,b title=\"…\" start=2026-05-12T10:00 end=… mode=online|physical location=\"…\" link=… minutes=…",
-        "add, change or cancel a meeting (edit and cancel take id=…)",
+        "add|edit|move|cancel|restore|agenda|send id=… [on=2026-05-12] group=a,b title=\"…\" start=2026-05-12T10:00 end=… mode=online|physical location=\"…\" link=… minutes=… repeat=daily|weekly|monthly days=tu,th interval=2 until=2026-06-30 count=10 to=…",
+        "add or change a meeting or one date of a series (on=…); move takes to=…; agenda takes one point a line; send mails the agenda to the members",
         true,
     ),
     (
         "deadline",
-        "add title=\"…\" due=2026-05-12 group=… id=…",
+        "add title=\"…\" due=2026-05-12 group=… id=… repeat=… until=…",
         "add a deadline",
         true,
     ),
@@ -81,6 +115,7 @@ pub async fn execute(
     let now = Utc::now();
     let snap = store::load(&ctx.db).await?;
     let cal = &snap.cal;
+    let z = Zones::new(tz, store::member_tz(&ctx.db, inv.sender).await?);
     // A first argument naming a group overrides the room's group.
     let (group, rest): (Option<&str>, &[&str]) = match args.first() {
         Some(a) if ctx.s.groups.get(a).is_some() => (Some(a), &args[1..]),
@@ -89,14 +124,14 @@ pub async fn execute(
     let year = rest.iter().find_map(|a| a.parse::<i32>().ok());
     let this_year = now.with_timezone(&tz).year();
     let text = match name {
-        "next" => answers::next(cal, group, now, tz),
-        "meetings" => answers::meetings(cal, group, year.unwrap_or(this_year), now, tz),
+        "next" => answers::next(cal, group, now, z),
+        "meetings" => answers::meetings(cal, group, year.unwrap_or(this_year), now, z),
         "agenda" if rest.is_empty() => "Which meeting? `!agenda <id | date | next>`".into(),
-        "agenda" => answers::agenda(cal, group, &rest.join(" "), now, tz),
-        "deadlines" => answers::deadlines(cal, group, now, tz),
-        "calls" => answers::calls(cal, now, tz),
+        "agenda" => answers::agenda(cal, group, &rest.join(" "), now, z),
+        "deadlines" => answers::deadlines(cal, group, now, z),
+        "calls" => answers::calls(cal, now, z),
         "timeline" => answers::timeline(cal, year),
-        "apply" => answers::apply(cal, now, &ctx.s.mailbox_address, tz),
+        "apply" => answers::apply(cal, now, &ctx.s.mailbox_address, z),
         "ics" => ics_link(ctx, group),
         "cadence" => {
             let year = year.unwrap_or(this_year);
@@ -106,18 +141,27 @@ pub async fn execute(
                 .map_or_else(Default::default, |s| scheduler::rule_of(&ctx.s, s));
             cadence::render_table(cal, &slugs, year, &rule)
         }
-        "meeting" | "deadline" | "call" => match edit(ctx, inv, name, raw_args(inv.text)).await {
-            Ok(t) => t,
-            Err(e) => format!("⚠️ {e}"),
-        },
+        "tz" => people::tz(ctx, inv.sender, args, now).await?,
+        "subscribe" | "unsubscribe" => {
+            people::subscription(ctx, inv, name == "subscribe", args).await?
+        }
+        "remind" => people::remind(ctx, inv, cal, args, now, z).await?,
+        "meeting" | "deadline" | "call" => {
+            match edit::edit(ctx, inv, name, raw_args(inv.text)).await {
+                Ok(t) => t,
+                Err(e) => format!("⚠️ {e}"),
+            }
+        }
         _ => anyhow::bail!("`{name}` is not a calendar command"),
     };
     Ok(Reply::text(text))
 }
 
 /// A reaction on one of convene's events whose key says it is the calendar's: ✅ on a
-/// proposal card (the caller checked the sender is secretariat), 🔔 on a reminder in a group
-/// room (anyone). Returns true when the key was the calendar's.
+/// proposal card (the caller checked the sender is secretariat), 🔔 on a reminder (anyone:
+/// subscribes or ends the subscription), ⏰ on a reminder (anyone: it comes back to them in
+/// an hour, once). `reaction_event` is the reaction's own event id. Returns true when the key
+/// was the calendar's.
 pub async fn on_reaction(
     ctx: &Service,
     sender: &str,
@@ -125,25 +169,54 @@ pub async fn on_reaction(
     room_id: &str,
     target: &Key,
     key: &str,
+    reaction_event: &str,
 ) -> anyhow::Result<bool> {
+    let key = key.trim_end_matches('\u{fe0f}');
     match target {
-        Key::Reminder {
-            to: Target::Group(slug),
-            ..
-        } => {
+        Key::Reminder { key: reminder, to } => {
             if key.starts_with('🔔') {
-                super::detect::subscribe(ctx, sender, slug).await?;
+                match to {
+                    Target::Group(slug) => {
+                        super::detect::toggle_bell(ctx, sender, slug, reaction_event).await?
+                    }
+                    Target::Dm(user) if user == sender => {
+                        people::bell_in_dm(ctx, sender, reminder, reaction_event).await?
+                    }
+                    Target::Dm(_) => {}
+                }
+            } else if key.starts_with('⏰') {
+                people::snooze(ctx, sender, reminder, people::DEFAULT_SNOOZE).await?;
             }
             Ok(true)
         }
+        Key::Snoozed { .. } => Ok(true),
         Key::Proposal(id) => {
-            if key.trim_end_matches('\u{fe0f}') == "✅" && is_secretariat {
+            if key == "✅" && is_secretariat {
                 super::detect::accept(ctx, room_id, *id).await?;
             }
             Ok(true)
         }
         _ => Ok(false),
     }
+}
+
+/// A message in the thread of (or in reply to) one of convene's events, which was not a
+/// command: "remind me again in 1 hour" to a reminder snoozes it for the sender. The answer,
+/// if it was the calendar's; `None` lets the caller bridge the message as usual.
+pub async fn on_thread_reply(
+    ctx: &Service,
+    sender: &str,
+    target: &Key,
+    text: &str,
+) -> anyhow::Result<Option<Reply>> {
+    let Key::Reminder { key, .. } = target else {
+        return Ok(None);
+    };
+    let Some(after) = people::snooze_request(text) else {
+        return Ok(None);
+    };
+    let answer = people::snooze(ctx, sender, key, after).await?;
+    Ok(Some(Reply::text(answer)))
 }
 
 fn ics_link(ctx: &Service, group: Option<&str>) -> String {
@@ -158,7 +231,7 @@ fn ics_link(ctx: &Service, group: Option<&str>) -> String {
     out
 }
 
-/// The command text after `!name`, quotes intact.
+/// The command text after `!name`, quotes and lines intact.
 fn raw_args(text: &str) -> &str {
     let t = text.trim_start();
     t.split_once(char::is_whitespace)
@@ -217,186 +290,6 @@ pub fn parse_kv(text: &str) -> Result<Vec<(String, String)>, String> {
             }
         }
         out.push((word.to_lowercase(), value));
-    }
-}
-
-struct Args(Vec<(String, String)>);
-
-impl Args {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-    fn need(&self, key: &str) -> anyhow::Result<&str> {
-        self.get(key)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("missing `{key}=…`"))
-    }
-    fn date(&self, key: &str, tz: chrono_tz::Tz) -> anyhow::Result<Option<DateSpec>> {
-        self.get(key)
-            .map(|v| DateSpec::parse(v, tz).map_err(|e| anyhow::anyhow!("`{key}`: {e}")))
-            .transpose()
-    }
-    fn groups(&self, ctx: &Service, default: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
-        let Some(v) = self.get("group").or(self.get("groups")) else {
-            return Ok(default.map(|g| vec![g.to_owned()]));
-        };
-        let list: Vec<String> = v
-            .split(',')
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty() && s != "all")
-            .collect();
-        if let Some(bad) = list.iter().find(|g| ctx.s.groups.get(g).is_none()) {
-            anyhow::bail!("no group `{bad}`");
-        }
-        Ok(Some(list))
-    }
-}
-
-async fn edit(
-    ctx: &Service,
-    inv: &Invocation<'_>,
-    name: &str,
-    text: &str,
-) -> anyhow::Result<String> {
-    let tz = ctx.s.tz;
-    let mut pairs = parse_kv(text).map_err(|e| anyhow::anyhow!(e))?;
-    let verb = match pairs.first() {
-        Some((k, v)) if k.is_empty() => v.to_lowercase(),
-        _ => anyhow::bail!("say what to do: `!{name} add …` (see `!help {name}`)"),
-    };
-    pairs.remove(0);
-    // `!meeting cancel <id>`: a bare id.
-    if let Some(pos) = pairs.iter().position(|(k, _)| k.is_empty()) {
-        let (_, id) = pairs.remove(pos);
-        pairs.push(("id".into(), id));
-    }
-    let a = Args(pairs);
-    let groups = a.groups(ctx, inv.group)?;
-    let item = match (name, verb.as_str()) {
-        ("meeting", "add") => {
-            let title = a.need("title")?;
-            let start = a
-                .date("start", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `start=…`"))?;
-            Item::Meeting(Meeting {
-                id: a
-                    .get("id")
-                    .map_or_else(|| ids::derive_id(title, &start), str::to_owned),
-                title: title.to_owned(),
-                groups: groups.unwrap_or_default(),
-                mode: mode(a.get("mode").unwrap_or("online"))?,
-                start,
-                end: a.date("end", tz)?,
-                location: a.get("location").map(str::to_owned),
-                join_link: a.get("link").map(str::to_owned),
-                agenda: Vec::new(),
-                minutes_link: a.get("minutes").map(str::to_owned),
-                cancelled: false,
-                repeat: None,
-            })
-        }
-        ("meeting", "edit" | "cancel") => {
-            let r = ItemRef {
-                kind: ItemKind::Meeting,
-                id: a.need("id")?.to_owned(),
-            };
-            let Some((Item::Meeting(mut m), _)) = store::get(&ctx.db, &r).await? else {
-                anyhow::bail!("no meeting `{}` (see `!meetings`)", r.id);
-            };
-            if verb == "cancel" {
-                m.cancelled = true;
-            } else {
-                if let Some(t) = a.get("title") {
-                    m.title = t.to_owned();
-                }
-                if let Some(g) = a.groups(ctx, None)? {
-                    m.groups = g;
-                }
-                if let Some(v) = a.get("mode") {
-                    m.mode = mode(v)?;
-                }
-                m.start = a.date("start", tz)?.unwrap_or(m.start);
-                m.end = a.date("end", tz)?.or(m.end);
-                for (key, field) in [
-                    ("location", &mut m.location),
-                    ("link", &mut m.join_link),
-                    ("minutes", &mut m.minutes_link),
-                ] {
-                    if let Some(v) = a.get(key) {
-                        *field = Some(v.to_owned()).filter(|v| !v.is_empty());
-                    }
-                }
-            }
-            Item::Meeting(m)
-        }
-        ("deadline", "add") => {
-            let title = a.need("title")?;
-            let due = a
-                .date("due", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `due=…`"))?;
-            Item::Deadline(Deadline {
-                id: a
-                    .get("id")
-                    .map_or_else(|| ids::derive_id(title, &due), str::to_owned),
-                title: title.to_owned(),
-                due,
-                groups: groups.unwrap_or_default(),
-                source: a.get("source").map(str::to_owned),
-                repeat: None,
-            })
-        }
-        ("call", "add") => {
-            let title = a.need("title")?;
-            let opens = a
-                .date("opens", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `opens=…`"))?;
-            let closes = a
-                .date("closes", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `closes=…`"))?;
-            let kind = match a.get("kind").unwrap_or("members") {
-                "members" => CallKind::Members,
-                "partnership" => CallKind::Partnership,
-                other => anyhow::bail!("`kind`: {other:?} is not members or partnership"),
-            };
-            Item::Call(Call {
-                id: a
-                    .get("id")
-                    .map_or_else(|| ids::derive_id(title, &opens), str::to_owned),
-                title: title.to_owned(),
-                groups: groups.unwrap_or_default(),
-                kind,
-                opens,
-                closes,
-                link: a.get("link").map(str::to_owned),
-            })
-        }
-        _ => anyhow::bail!("unknown `!{name} {verb}` (see `!help {name}`)"),
-    };
-    let change = store::upsert(&ctx.db, &item, store::COMMAND).await?;
-    ctx.wake.notify_one();
-    let what = match change {
-        store::Change::Inserted => "Added",
-        store::Change::Updated if verb == "cancel" => "Cancelled",
-        store::Change::Updated => "Updated",
-        store::Change::Unchanged => "Unchanged:",
-    };
-    Ok(format!(
-        "{what} {} `{}` — **{}**, {}",
-        item.kind(),
-        item.id(),
-        item.title(),
-        super::humanize::when(item.when(), Utc::now(), tz)
-    ))
-}
-
-fn mode(v: &str) -> anyhow::Result<Mode> {
-    match v {
-        "online" => Ok(Mode::Online),
-        "physical" | "in-person" => Ok(Mode::Physical),
-        other => anyhow::bail!("`mode`: {other:?} is not online or physical"),
     }
 }
 

@@ -143,6 +143,8 @@ struct RawAgendaItem {
     n: Option<toml::Value>,
     title: String,
     kind: Option<AgendaKind>,
+    #[serde(default)]
+    docs: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -383,10 +385,17 @@ fn meeting(mut e: Entry, m: RawMeeting) -> Result<Meeting, FileError> {
                     ));
                 }
             };
+            if let Some(bad) = a.docs.iter().find(|d| !super::agenda::is_link(d)) {
+                return Err(e.err(
+                    "agenda",
+                    format!("item {n}: document {bad:?} is not an http(s) link"),
+                ));
+            }
             Ok(AgendaItem {
                 n,
                 title: a.title,
                 kind: a.kind,
+                docs: a.docs,
             })
         })
         .collect::<Result<_, _>>()?;

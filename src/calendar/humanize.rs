@@ -1,7 +1,11 @@
 //! Dates in the reader's terms: "Thu 24 Apr, 10:00 Brussels time, in 3 days".
 //!
-//! - Times are shown in the reader's zone (from config), named after its city
+//! - Times are shown in the calendar's zone (from config), named after its city
 //!   (`Europe/Brussels` → "Brussels time"); the year only when it is not the current one.
+//!   A member who set their own zone (`!tz Europe/Lisbon`) sees theirs beside it:
+//!   "10:00 Brussels time (09:00 Lisbon time)", with the day when it differs
+//!   ("(Fri 25 Apr, 01:00 Tokyo time)"), and nothing more where the two read the same
+//!   ([`Zones`], the `*_in` functions).
 //! - Relative parts count calendar days in the reader's zone: "today", "tomorrow",
 //!   "yesterday", "in 3 days", "3 days ago"; from 14 days "in 3 weeks", from 60 days
 //!   "in 4 months". Later the same day and within 3 hours: "in 2 hours", "in 45 minutes".
@@ -14,6 +18,47 @@ use chrono_tz::Tz;
 
 use super::datespec::DateSpec;
 use super::recurrence::{End, Freq, Repeat};
+
+/// The zones a text is written for: the calendar's, and the reader's own if they set one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Zones {
+    pub tz: Tz,
+    pub reader: Option<Tz>,
+}
+
+impl Zones {
+    pub fn new(tz: Tz, reader: Option<Tz>) -> Zones {
+        Zones { tz, reader }
+    }
+}
+
+impl From<Tz> for Zones {
+    fn from(tz: Tz) -> Zones {
+        Zones { tz, reader: None }
+    }
+}
+
+/// " (09:00 Lisbon time)" for an instant shown in `z.tz`, when the reader's clock reads
+/// otherwise; " (Fri 25 Apr, 01:00 Tokyo time)" when it is another day there.
+pub fn reader_suffix(at: DateTime<Utc>, z: Zones, today: NaiveDate) -> String {
+    let Some(reader) = z.reader else {
+        return String::new();
+    };
+    let (here, there) = (at.with_timezone(&z.tz), at.with_timezone(&reader));
+    if here.naive_local() == there.naive_local() {
+        return String::new();
+    }
+    let label = tz_label(reader);
+    if here.date_naive() == there.date_naive() {
+        format!(" ({} {label})", there.format("%H:%M"))
+    } else {
+        format!(
+            " ({}, {} {label})",
+            day(there.date_naive(), today),
+            there.format("%H:%M")
+        )
+    }
+}
 
 /// "Brussels time" for `Europe/Brussels`, "UTC" for UTC, "New York time"…
 pub fn tz_label(tz: Tz) -> String {
@@ -81,11 +126,22 @@ pub fn when(spec: &DateSpec, now: DateTime<Utc>, tz: Tz) -> String {
     span(spec, None, now, tz)
 }
 
+/// [`when`] for a reader with their own zone.
+pub fn when_in(spec: &DateSpec, now: DateTime<Utc>, z: Zones) -> String {
+    span_in(spec, None, now, z)
+}
+
 /// Like [`when`] with an end: "Thu 24 Apr, 10:00–12:30 Brussels time, in 3 days",
 /// "Tue 30 May – Thu 1 Jun 2023, …".
 pub fn span(start: &DateSpec, end: Option<&DateSpec>, now: DateTime<Utc>, tz: Tz) -> String {
+    span_in(start, end, now, tz.into())
+}
+
+/// [`span`] for a reader with their own zone.
+pub fn span_in(start: &DateSpec, end: Option<&DateSpec>, now: DateTime<Utc>, z: Zones) -> String {
+    let tz = z.tz;
     let today = now.with_timezone(&tz).date_naive();
-    let plain = span_plain(start, end, today, tz);
+    let plain = span_plain_in(start, end, today, z);
     match start {
         DateSpec::Month(_) => plain,
         DateSpec::Day(d) => format!("{plain}, {}", relative_day(*d, today)),
@@ -95,6 +151,17 @@ pub fn span(start: &DateSpec, end: Option<&DateSpec>, now: DateTime<Utc>, tz: Tz
 
 /// [`span`] without the relative part, for lists: "Thu 24 Apr, 10:00–12:30 Brussels time".
 pub fn span_plain(start: &DateSpec, end: Option<&DateSpec>, today: NaiveDate, tz: Tz) -> String {
+    span_plain_in(start, end, today, tz.into())
+}
+
+/// [`span_plain`] for a reader with their own zone: their time of the start beside ours.
+pub fn span_plain_in(
+    start: &DateSpec,
+    end: Option<&DateSpec>,
+    today: NaiveDate,
+    z: Zones,
+) -> String {
+    let tz = z.tz;
     match start {
         DateSpec::Month(d) => month(*d),
         DateSpec::Day(d) => match end {
@@ -116,7 +183,8 @@ pub fn span_plain(start: &DateSpec, end: Option<&DateSpec>, today: NaiveDate, tz
                     ));
                 }
             }
-            format!("{text} {}", tz_label(tz))
+            let theirs = reader_suffix(start.start_utc(tz), z, today);
+            format!("{text} {}{theirs}", tz_label(tz))
         }
     }
 }
@@ -296,6 +364,37 @@ mod tests {
         assert_eq!(
             when(&spec("2025-01-31T10:00"), now, Brussels),
             "Fri 31 Jan 2025, 10:00 Brussels time, in 9 months"
+        );
+    }
+
+    #[test]
+    fn a_reader_in_another_zone_sees_their_time_beside_ours() {
+        let now = utc("2026-03-27T09:00:00Z");
+        let lisbon = Zones::new(Brussels, Some(chrono_tz::Europe::Lisbon));
+        // Before and after the spring change (29 Mar 2026, both zones change together).
+        assert_eq!(
+            when_in(&spec("2026-03-28T10:00"), now, lisbon),
+            "Sat 28 Mar, 10:00 Brussels time (09:00 Lisbon time), tomorrow"
+        );
+        assert_eq!(
+            when_in(&spec("2026-03-30T10:00"), now, lisbon),
+            "Mon 30 Mar, 10:00 Brussels time (09:00 Lisbon time), in 3 days"
+        );
+        // Another day for the reader; nothing more where both read the same.
+        let tokyo = Zones::new(Brussels, Some(chrono_tz::Asia::Tokyo));
+        assert_eq!(
+            span_plain_in(&spec("2026-04-24T18:30"), None, now.date_naive(), tokyo),
+            "Fri 24 Apr, 18:30 Brussels time (Sat 25 Apr, 01:30 Tokyo time)"
+        );
+        let paris = Zones::new(Brussels, Some(chrono_tz::Europe::Paris));
+        assert_eq!(
+            when_in(&spec("2026-03-28T10:00"), now, paris),
+            when(&spec("2026-03-28T10:00"), now, Brussels)
+        );
+        // Whole days have no time to convert.
+        assert_eq!(
+            when_in(&spec("2026-03-28"), now, tokyo),
+            "Sat 28 Mar, tomorrow"
         );
     }
 

@@ -136,6 +136,56 @@ pub fn meeting_invitation(
     Some(w.finish())
 }
 
+/// A METHOD:CANCEL calendar for the occurrences of series `meeting` originally on `dates`:
+/// one VEVENT each, with the series' UID, its RECURRENCE-ID and STATUS:CANCELLED (RFC 5546
+/// §3.2.5), so a client drops those dates and keeps the rest of the series. `None` for a
+/// one-off or month-only meeting, or no dates.
+pub fn occurrences_cancel(
+    meeting: &Meeting,
+    dates: &[NaiveDate],
+    sequence: u32,
+    organizer: &Party<'_>,
+    attendee: &Party<'_>,
+    dtstamp: DateTime<Utc>,
+) -> Option<String> {
+    if meeting.repeat.is_none() || meeting.start.is_month_only() || dates.is_empty() {
+        return None;
+    }
+    let mut zones = Vec::new();
+    let mut all = Vec::new();
+    for day in dates {
+        let original = meeting.start.on_date(*day);
+        let mut p: Vec<(String, String)> = vec![
+            ("UID".into(), format!("meeting-{}@convene", meeting.id)),
+            (
+                "DTSTAMP".into(),
+                dtstamp.format("%Y%m%dT%H%M%SZ").to_string(),
+            ),
+            ("SEQUENCE".into(), sequence.to_string()),
+            date_prop("RECURRENCE-ID", &original, &mut zones),
+            date_prop("DTSTART", &original, &mut zones),
+            ("SUMMARY".into(), escape(&meeting.title)),
+            ("STATUS".into(), "CANCELLED".into()),
+        ];
+        p.push((
+            format!("ORGANIZER{}", cn(organizer)),
+            format!("mailto:{}", organizer.email),
+        ));
+        p.push((
+            format!("ATTENDEE{};ROLE=REQ-PARTICIPANT", cn(attendee)),
+            format!("mailto:{}", attendee.email),
+        ));
+        all.push(p);
+    }
+    let mut w = Writer::default();
+    w.header("CANCEL");
+    w.zones(&zones);
+    for lines in &all {
+        w.event(lines);
+    }
+    Some(w.finish())
+}
+
 fn cn(party: &Party<'_>) -> String {
     match party.name {
         Some(name) => format!(";CN=\"{}\"", name.replace(['"', '\r', '\n'], "")),
@@ -311,6 +361,10 @@ fn describe(m: &Meeting) -> String {
             write!(text, "\n{}. {}", a.n, a.title).unwrap();
             if let Some(kind) = a.kind {
                 write!(text, " ({})", kind.as_str()).unwrap();
+            }
+            // Documents on lines of their own, indented: [`import`] reads them back.
+            for doc in a.docs.iter().filter(|d| super::agenda::is_link(d)) {
+                write!(text, "\n   {doc}").unwrap();
             }
         }
     }

@@ -20,11 +20,18 @@
 //! - [`answers`] — `!next`, `!meetings`, `!agenda`, `!deadlines`, `!calls`, `!timeline`,
 //!   `!apply`.
 //! - [`ics`] — feeds with VTIMEZONE, invitations, `convene calendar import`.
-//! - [`phrases`] — "comments by 3 May 2023" → a proposed deadline.
+//! - [`phrases`] — "comments by 3 May 2023" → a proposed deadline; "next meeting on 12 May in
+//!   Brussels" → a proposed meeting, in person, in Brussels.
+//! - [`agenda`] — a meeting's programme: numbered points marked decision / information /
+//!   discussion, with their documents.
 //!
-//! The stateful parts — the store (revisions, fired reminders), the scheduler worker and the
-//! chat commands — live beside these as `store`, `scheduler` and `commands`.
+//! The stateful parts live beside these: `store` (revisions, firings, subscriptions, members'
+//! zones, personal reminders, snoozes), `changes` (a meeting moved, cancelled or elsewhere:
+//! who is told, and how), `invite` (agendas mailed to the members), `scheduler` (the worker),
+//! `commands` (chat), `detect` (proposals from mail), `http` (feeds) and `service` (the
+//! handles, and what is wired in from other domains).
 
+pub mod agenda;
 pub mod answers;
 pub mod cadence;
 pub mod datespec;
@@ -50,12 +57,14 @@ pub use reminders::{Due, Offsets, Reminder};
 pub use schedule::Schedule;
 
 // Daemon side (database, scheduler, commands, feeds): see each module.
+pub mod changes;
 pub mod cli;
 pub mod commands;
 pub mod detect;
 pub mod http;
+pub mod invite;
 pub mod scheduler;
 pub mod service;
 pub mod store;
 
-pub use service::{Service, Settings, check};
+pub use service::{Service, Settings, Wiring, check};

@@ -107,7 +107,7 @@ pub enum Mode {
 }
 
 /// One numbered point of a meeting's programme ("1.2 Adoption of the agenda — point for
-/// decision").
+/// decision"), with the documents it discusses.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgendaItem {
     /// The number as printed: "3", "1.2".
@@ -116,6 +116,10 @@ pub struct AgendaItem {
     /// `None` for unmarked points (section headings, follow-ups).
     #[serde(default)]
     pub kind: Option<AgendaKind>,
+    /// Links to the point's documents (`https://…`); left out of the JSON when there are
+    /// none, so agendas stored before keep their form (and revision).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docs: Vec<String>,
 }
 
 /// How a programme marks a point.

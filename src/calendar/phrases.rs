@@ -10,6 +10,8 @@
 //!   réunion", "die nächste Sitzung"; a past meeting ("was held on") is not a proposal.
 //! - Dates: see [`dates`]; years are inferred from `reference` (the mail's date).
 //! - Proposals dated wholly before `reference` are dropped: they can no longer be reminded.
+//! - A meeting carries the mode and place its sentence says ([`place`]): "next meeting on
+//!   12 May in Brussels" is in person, in Brussels; nothing said is nothing guessed.
 //! - Titles are a best effort for the secretariat to edit: for deadlines the action before the
 //!   phrase, from its verb ("Send additional comments on the draft … to the ECG mailbox",
 //!   "Feedback"); for meetings the "next … meeting" words.
@@ -21,8 +23,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::datespec::{DateSpec, next_month};
+use super::model::Mode;
 
 pub mod dates;
+pub mod place;
 
 /// What a phrase proposes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +44,12 @@ pub struct Proposal {
     pub when: DateSpec,
     /// The sentence it was found in, for the secretariat to judge.
     pub sentence: String,
+    /// A meeting's mode, as the sentence says ("in Brussels": physical; see [`place`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// A meeting's place, as the sentence names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 static DEADLINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -79,6 +89,8 @@ pub fn detect(text: &str, reference: NaiveDate) -> Vec<Proposal> {
                     title,
                     when: date.when.clone(),
                     sentence: sentence.clone(),
+                    mode: None,
+                    location: None,
                 });
             }
         }
@@ -86,11 +98,14 @@ pub fn detect(text: &str, reference: NaiveDate) -> Vec<Proposal> {
             && let Some(date) = found.iter().find(|d| d.start >= m.end())
         {
             let title = capitalise(&squash(m.as_str()));
+            let (mode, location) = place::place(&sentence);
             out.push(Proposal {
                 kind: ProposalKind::Meeting,
                 title,
                 when: date.when.clone(),
                 sentence: sentence.clone(),
+                mode,
+                location,
             });
         }
     }

@@ -22,6 +22,9 @@
 //!   its reminders. [`due_between`] and [`next_due`] expand a series only over the occurrences
 //!   whose reminders can fall in the window asked about (the longest offset plus a day of
 //!   slack for DST), so an open-ended series costs what its window holds.
+//! - **Personal reminders** (`!remind me`) and **snoozes** are the stored ones: their due
+//!   time is computed here ([`personal`]) from the occurrence as it reads at each pass, so
+//!   they follow a move; [`occurrence_of_key`] reads back which occurrence a key reminds of.
 //! - **Catch-up**: [`classify_due`] says whether a reminder is on time (within
 //!   [`ON_TIME_SLACK`]), late but within the grace period (fire, marked late), or too old
 //!   (report, do not fire).
@@ -32,8 +35,8 @@ use chrono::{DateTime, Days, NaiveDateTime, NaiveTime, SecondsFormat, TimeDelta,
 use chrono_tz::Tz;
 
 use super::datespec::{DateSpec, resolve_local};
-use super::humanize;
-use super::model::{Calendar, Item, ItemRef, Mode, Occurrence};
+use super::humanize::{self, Zones};
+use super::model::{Calendar, Item, ItemKind, ItemRef, Mode, Occurrence};
 
 /// Local time that whole-day items count back from.
 pub const ALL_DAY_ANCHOR: NaiveTime = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
@@ -100,21 +103,16 @@ pub fn reminders_for<'a>(
 /// The reminders of one occurrence: none for a cancelled one, a month-only date or a
 /// milestone.
 pub fn occurrence_reminders(occ: &Occurrence, offsets: &Offsets, date_tz: Tz) -> Vec<Reminder> {
-    if occ.cancelled {
+    let list = match &occ.item {
+        Item::Meeting(_) => &offsets.meeting,
+        Item::Call(_) => &offsets.call_close,
+        Item::Deadline(_) => &offsets.deadline,
+        Item::Milestone(_) => return Vec::new(),
+    };
+    let Some((anchor, tz)) = anchor(occ, date_tz) else {
         return Vec::new();
-    }
+    };
     let item = &occ.item;
-    let (spec, list) = match item {
-        Item::Meeting(m) if !m.cancelled => (&m.start, &offsets.meeting),
-        Item::Call(c) => (&c.closes, &offsets.call_close),
-        Item::Deadline(d) => (&d.due, &offsets.deadline),
-        _ => return Vec::new(),
-    };
-    let (anchor, tz) = match spec {
-        DateSpec::At { local, tz } => (*local, *tz),
-        DateSpec::Day(d) => (d.and_time(ALL_DAY_ANCHOR), date_tz),
-        DateSpec::Month(_) => return Vec::new(),
-    };
     let at = resolve_local(tz, anchor).to_utc();
     let item_ref = item.item_ref();
     let occurrence = occ.original.map(|_| occ.id.clone());
@@ -136,6 +134,64 @@ pub fn occurrence_reminders(occ: &Occurrence, offsets: &Offsets, date_tz: Tz) ->
             }
         })
         .collect()
+}
+
+/// The local time an occurrence's reminders count back from, in its zone: its start (a
+/// call's closing), or 09:00 on its day; none for a cancelled occurrence, a month-only date or
+/// a milestone.
+fn anchor(occ: &Occurrence, date_tz: Tz) -> Option<(NaiveDateTime, Tz)> {
+    if occ.cancelled {
+        return None;
+    }
+    let spec = match &occ.item {
+        Item::Meeting(m) if !m.cancelled => &m.start,
+        Item::Call(c) => &c.closes,
+        Item::Deadline(d) => &d.due,
+        _ => return None,
+    };
+    match spec {
+        DateSpec::At { local, tz } => Some((*local, *tz)),
+        DateSpec::Day(d) => Some((d.and_time(ALL_DAY_ANCHOR), date_tz)),
+        DateSpec::Month(_) => None,
+    }
+}
+
+/// Personal reminder `id` (`!remind me`) of `occ`, `offset` before it: keyed
+/// `personal:<id>:<at>`, so that a move of the occurrence gives it a new key and its old time
+/// none. `None` when the occurrence is cancelled or has no time to count back from.
+pub fn personal(id: i64, occ: &Occurrence, offset: TimeDelta, date_tz: Tz) -> Option<Reminder> {
+    let (anchor, tz) = anchor(occ, date_tz)?;
+    let at = resolve_local(tz, anchor).to_utc();
+    Some(Reminder {
+        key: format!("personal:{id}:{}", stamp(at)),
+        item: occ.item_ref(),
+        occurrence: occ.original.map(|_| occ.id.clone()),
+        due: count_back(anchor, tz, offset),
+        offset,
+        at,
+    })
+}
+
+/// The occurrence a reminder key reminds of (an occurrence id, or a one-off item's id), for
+/// the keys [`occurrence_reminders`] makes; `None` for others (a personal reminder's key
+/// names its stored row instead: `personal:<id>:…`).
+pub fn occurrence_of_key(key: &str) -> Option<ItemRef> {
+    let (kind, rest) = key.split_once(':')?;
+    let kind = ItemKind::parse(kind)?;
+    let id = rest.split(':').next().filter(|id| !id.is_empty())?;
+    Some(ItemRef {
+        kind,
+        id: id.to_owned(),
+    })
+}
+
+/// The stored row of a personal reminder's key (`personal:<id>:…`).
+pub fn personal_id(key: &str) -> Option<i64> {
+    key.strip_prefix("personal:")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -261,6 +317,21 @@ pub fn render_reminder(
     tz: Tz,
     late: bool,
 ) -> String {
+    render_reminder_in(reminder, item, now, tz.into(), late)
+}
+
+/// [`render_reminder`] for a reader with their own zone (a direct message): their time of the
+/// occurrence beside the calendar's. Titles and places are escaped (a title may come from a
+/// proposal read in a mail).
+pub fn render_reminder_in(
+    reminder: &Reminder,
+    item: &Item,
+    now: DateTime<Utc>,
+    z: Zones,
+    late: bool,
+) -> String {
+    let tz = z.tz;
+    let esc = crate::markup::escape_markdown_line;
     // A series' reminder speaks of its occurrence: that date, that room, that title.
     let occurrence = reminder
         .occurrence
@@ -270,10 +341,12 @@ pub fn render_reminder(
     let groups = humanize::groups_suffix(item.groups());
     let mut text = match item {
         Item::Meeting(m) => {
-            let when = humanize::span(&m.start, m.end.as_ref(), now, tz);
-            let mut s = format!("🔔 **{}**{groups} — {when}", m.title);
+            let when = humanize::span_in(&m.start, m.end.as_ref(), now, z);
+            let mut s = format!("🔔 **{}**{groups} — {when}", esc(&m.title));
             match (m.mode, &m.location, &m.join_link) {
-                (Mode::Physical, Some(place), _) => write!(s, "\nIn person: {place}").unwrap(),
+                (Mode::Physical, Some(place), _) => {
+                    write!(s, "\nIn person: {}", esc(place)).unwrap()
+                }
                 (Mode::Online, _, Some(link)) => write!(s, "\nOnline: {link}").unwrap(),
                 (Mode::Online, _, None) => s.push_str("\nOnline (link to follow)"),
                 _ => {}
@@ -285,18 +358,18 @@ pub fn render_reminder(
         }
         Item::Call(c) => format!(
             "🔔 **{}**{groups} closes {}",
-            c.title,
-            humanize::when(&c.closes, now, tz)
+            esc(&c.title),
+            humanize::when_in(&c.closes, now, z)
         ),
         Item::Deadline(d) => format!(
             "🔔 **Deadline: {}**{groups} — {}",
-            d.title,
-            humanize::when(&d.due, now, tz)
+            esc(&d.title),
+            humanize::when_in(&d.due, now, z)
         ),
         Item::Milestone(m) => format!(
             "🔔 **{}**{groups} — {}",
-            m.title,
-            humanize::when(&m.when, now, tz)
+            esc(&m.title),
+            humanize::when_in(&m.when, now, z)
         ),
     };
     if late {

@@ -187,9 +187,27 @@ impl Commands {
             room_id,
             &target,
             key,
+            reaction_event,
         )
         .await?;
         Ok(())
+    }
+
+    /// A message that is no command, in the thread of (or in reply to) one of convene's
+    /// events: the domain of the event's key may answer it ("remind me again in 1 hour" to a
+    /// reminder). `None`: nobody took it (the caller bridges it as usual).
+    pub async fn on_thread_reply(
+        &self,
+        inv: &Invocation<'_>,
+        target_event: &str,
+    ) -> anyhow::Result<Option<Reply>> {
+        let Some(target) =
+            crate::outbox::queue::key_for_event(self.outbox.db(), target_event).await?
+        else {
+            return Ok(None);
+        };
+        crate::calendar::commands::on_thread_reply(&self.calendar, inv.sender, &target, inv.text)
+            .await
     }
 }
 

@@ -275,6 +275,16 @@ pub struct CalendarConfig {
     pub secretariat_email: Vec<String>,
     /// Externally visible base URL of the HTTP listener, for `!ics` (default: `http.listen`).
     pub public_url: Option<String>,
+    /// The calendar file is checked for changes this often, in seconds, and reloaded (people
+    /// are told of moved and cancelled meetings). Default 5; 0: read at start only.
+    pub watch_secs: Option<u64>,
+    /// Mail each meeting's agenda, with the invitation, to its groups' members this long
+    /// before it (`"7d"`). Unset: only when asked (`!meeting send`).
+    pub agenda_before: Option<String>,
+    /// At most this many proposals are carded per mail (default 3) …
+    pub proposals_per_mail: Option<u32>,
+    /// … and per sender and day (default 10).
+    pub proposals_per_sender_per_day: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -54,7 +54,8 @@ impl Parts {
             db.clone(),
             outbox.clone(),
             crate::calendar::Settings::from_config(config)?,
-        );
+        )
+        .wired(calendar_wiring(&db));
         let commands = Commands::new(
             &config.matrix.command_prefix,
             apps.clone(),
@@ -68,6 +69,32 @@ impl Parts {
             calendar,
             commands,
         })
+    }
+}
+
+/// What the calendar reads from the other domains: the members of a group (accepted
+/// applicants) to mail agendas to, and the raw inbound mail to read a proposal's sender from.
+fn calendar_wiring(db: &Db) -> crate::calendar::Wiring {
+    let members_db = db.clone();
+    let inbound_db = db.clone();
+    crate::calendar::Wiring {
+        members: Some(std::sync::Arc::new(move |slug: String| {
+            let db = members_db.clone();
+            Box::pin(async move {
+                let accepted =
+                    crate::applications::store::list(&db, Some(&slug), Some("accepted")).await?;
+                // The group's team, as its caps count it: accepted into this group.
+                Ok(accepted
+                    .into_iter()
+                    .filter(|e| e.group_slug.as_deref() == Some(slug.as_str()))
+                    .map(|e| e.email)
+                    .collect())
+            })
+        })),
+        inbound_raw: Some(std::sync::Arc::new(move |id: i64| {
+            let db = inbound_db.clone();
+            Box::pin(async move { crate::bridge::inbound::raw_of(&db, id).await })
+        })),
     }
 }
 

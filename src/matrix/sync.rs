@@ -314,8 +314,13 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         return;
     };
     let body = strip_reply_fallback(&text.body);
-    if thread_root.is_none() && !body.starts_with(bot.commands.prefix()) {
-        // Neither a command nor an answer in a thread: nothing to look up.
+    // What the message answers: its thread's root, or the event it replies to.
+    let answers = match &ev.content.relates_to {
+        Some(Relation::Reply(r)) => Some(r.in_reply_to.event_id.to_string()),
+        _ => thread_root.clone(),
+    };
+    if answers.is_none() && !body.starts_with(bot.commands.prefix()) {
+        // Neither a command nor an answer to anything: nothing to look up.
         return;
     }
     let room_key = bot.room_key(&room_id);
@@ -363,6 +368,18 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     let reply = match executed {
         Ok(Some(reply)) => reply,
         Ok(None) => {
+            // A domain may take a reply to one of its events ("remind me again in 1 hour").
+            let taken = match answers.as_deref() {
+                Some(target) => bot.commands.on_thread_reply(&inv, target).await,
+                None => Ok(None),
+            };
+            match taken {
+                Ok(Some(reply)) => {
+                    return queue_reply(bot, &ev, &room_id, thread_root, reply).await;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "thread reply hook failed"),
+            }
             if thread_root.is_some() {
                 let files = if is_secretariat {
                     thread_files(bot, &message).await
@@ -385,6 +402,17 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
             ))
         }
     };
+    queue_reply(bot, &ev, &room_id, thread_root, reply).await
+}
+
+/// Queues the answer to message `ev`, in its thread if it has one.
+async fn queue_reply(
+    bot: &Bot,
+    ev: &OriginalSyncRoomMessageEvent,
+    room_id: &str,
+    thread_root: Option<String>,
+    reply: Reply,
+) {
     let content = crate::chat::reply_to(
         reply.content(),
         ev.event_id.as_str(),
@@ -393,7 +421,7 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     let key = Key::Command(ev.event_id.to_string());
     let queued = async {
         let mut tx = bot.outbox.begin().await?;
-        tx.post(key, &room_id, content).await?;
+        tx.post(key, room_id, content).await?;
         tx.commit().await
     };
     if let Err(e) = queued.await {

@@ -75,6 +75,13 @@ pub enum Key {
     Job { name: String, at: String },
     /// The welcome of `user`'s 🔔 subscription to group `slug`.
     Subscribed { slug: String, user: String },
+    /// The answer, by direct message, to the 🔔 reaction `event` (subscribed, or ended).
+    Bell(String),
+    /// The notice of change number `rev` of calendar item `item` (`meeting:<id>`) to `to`:
+    /// moved, cancelled, another mode or place.
+    Changed { item: String, rev: i64, to: Target },
+    /// Reminder `key` come back to `user` by direct message after a snooze.
+    Snoozed { key: String, user: String },
     /// The status post (queued, then edited: sent, failed, bounced) on room message `event`
     /// that went out as a mail.
     Sent(String),
@@ -93,6 +100,16 @@ pub enum Key {
     Reply(String),
     /// The mailed copy of reminder `key` to the secretariat address `to`.
     ReminderMail { key: String, to: String },
+    /// The invitation mailed again to the secretariat address `to` after change `rev` of
+    /// calendar item `item` (METHOD:REQUEST with SEQUENCE `rev`, or METHOD:CANCEL).
+    Invitation { item: String, rev: i64, to: String },
+    /// The agenda and invitation of meeting occurrence `occurrence`, at revision `rev` of its
+    /// item, mailed to the group member `to`.
+    AgendaMail {
+        occurrence: String,
+        rev: i64,
+        to: String,
+    },
     /// A key no variant reads (written by an older version).
     Other(String),
 }
@@ -134,6 +151,18 @@ impl fmt::Display for Key {
             Key::RemindersMissed(first) => write!(f, "reminders-missed-{first}"),
             Key::Job { name, at } => write!(f, "job:{name}:{at}"),
             Key::Subscribed { slug, user } => write!(f, "subscribed|{slug}|{user}"),
+            Key::Bell(ev) => write!(f, "bell-{ev}"),
+            Key::Changed {
+                item,
+                rev,
+                to: Target::Group(slug),
+            } => write!(f, "changed-{rev}-{item}@{slug}"),
+            Key::Changed {
+                item,
+                rev,
+                to: Target::Dm(user),
+            } => write!(f, "changed-{rev}-{item}{DM}{user}"),
+            Key::Snoozed { key, user } => write!(f, "snoozed|{key}|{user}"),
             Key::Sent(ev) => write!(f, "sent-{ev}"),
             Key::Notice(what) => write!(f, "notice-{what}"),
             Key::Ack(mail) => write!(f, "eoi-ack-{mail}"),
@@ -142,6 +171,12 @@ impl fmt::Display for Key {
             Key::Ask { eoi, at } => write!(f, "eoi-{eoi}-ask-{at}"),
             Key::Reply(ev) => write!(f, "reply-{ev}"),
             Key::ReminderMail { key, to } => write!(f, "reminder-mail|{key}|{to}"),
+            Key::Invitation { item, rev, to } => write!(f, "invitation|{rev}|{item}|{to}"),
+            Key::AgendaMail {
+                occurrence,
+                rev,
+                to,
+            } => write!(f, "agenda-mail|{rev}|{occurrence}|{to}"),
             Key::Other(s) => f.write_str(s),
         }
     }
@@ -300,6 +335,51 @@ fn parse(s: &str) -> Option<Key> {
     if let Some(r) = s.strip_prefix("unsendable-") {
         return Some(Key::Unsendable(r.to_owned()));
     }
+    if let Some(r) = s.strip_prefix("bell-") {
+        return Some(Key::Bell(r.to_owned()));
+    }
+    if let Some(r) = s.strip_prefix("changed-") {
+        let (rev, rest) = r.split_once('-')?;
+        let rev = int(rev)?;
+        if let Some((item, user)) = rest.split_once(DM) {
+            return Some(Key::Changed {
+                item: item.to_owned(),
+                rev,
+                to: Target::Dm(user.to_owned()),
+            });
+        }
+        let (item, slug) = rest.rsplit_once('@')?;
+        return is_slug(slug).then(|| Key::Changed {
+            item: item.to_owned(),
+            rev,
+            to: Target::Group(slug.to_owned()),
+        });
+    }
+    if let Some(r) = s.strip_prefix("snoozed|") {
+        let (key, user) = r.split_once('|')?;
+        return Some(Key::Snoozed {
+            key: key.to_owned(),
+            user: user.to_owned(),
+        });
+    }
+    if let Some(r) = s.strip_prefix("invitation|") {
+        let mut parts = r.splitn(3, '|');
+        let (rev, item, to) = (parts.next()?, parts.next()?, parts.next()?);
+        return Some(Key::Invitation {
+            item: item.to_owned(),
+            rev: int(rev)?,
+            to: to.to_owned(),
+        });
+    }
+    if let Some(r) = s.strip_prefix("agenda-mail|") {
+        let mut parts = r.splitn(3, '|');
+        let (rev, occurrence, to) = (parts.next()?, parts.next()?, parts.next()?);
+        return Some(Key::AgendaMail {
+            occurrence: occurrence.to_owned(),
+            rev: int(rev)?,
+            to: to.to_owned(),
+        });
+    }
     if let Some(r) = s.strip_prefix("sent-") {
         return Some(Key::Sent(r.to_owned()));
     }
@@ -402,6 +482,21 @@ mod tests {
                 slug: s("research-innovation"),
                 user: s("@a-b:c"),
             },
+            Key::Bell(s("$reaction-1")),
+            Key::Changed {
+                item: s("meeting:digital-subgroup"),
+                rev: 3,
+                to: Target::Group(s("digital")),
+            },
+            Key::Changed {
+                item: s("meeting:wg-2026.05"),
+                rev: 12,
+                to: Target::Dm(s("@ana-maria:example.org")),
+            },
+            Key::Snoozed {
+                key: s("meeting:wg@2026-05-12:2026-05-12T08:00:00Z:3600:2026-05-12T07:00:00Z"),
+                user: s("@a|b:c"),
+            },
             Key::Sent(s("$e")),
             Key::Notice(s("calendar-file-error-123")),
             Key::Ack(40),
@@ -415,6 +510,16 @@ mod tests {
             Key::ReminderMail {
                 key: s("meeting:a:1:2"),
                 to: s("sec@example.org"),
+            },
+            Key::Invitation {
+                item: s("meeting:health-webinar-week"),
+                rev: 4,
+                to: s("sec@example.org"),
+            },
+            Key::AgendaMail {
+                occurrence: s("digital-subgroup@2026-05-19"),
+                rev: 0,
+                to: s("odd|local@example.org"),
             },
         ]
     }

@@ -87,7 +87,7 @@ fn agenda_by_date_id_or_next() {
     let expected = "**Working Group online meeting** — Wed 24 Apr, 10:00–12:30 Brussels time, in 3 days\n\
                     Online — [join](https://meet.example.org/htp-wg-2024-04-24)\n\
                     1. Adoption of the agenda and of the minutes of 24 November 2023 — *point for decision*\n\
-                    2. Progress of the issue papers — *information point*\n\
+                    2. Progress of the issue papers — *information point* · [document](<https://example.org/htp/issue-papers-draft.pdf>)\n\
                     3. Good practices: what to collect and how — *point for discussion*\n\
                     4. Next steps — *information point*";
     assert_eq!(agenda(&cal(), None, "2024-04-24", now, Brussels), expected);
@@ -346,4 +346,43 @@ fn the_timeline_shows_a_series_once_with_its_rule() {
     );
     assert_eq!(text.matches("Digital sub-group").count(), 1);
     assert!(!timeline(&cal(), Some(2025)).contains("sub-group"));
+}
+
+#[test]
+fn titles_places_and_links_from_elsewhere_stay_text_and_readers_see_their_time() {
+    // As an accepted proposal or an imported calendar may have them.
+    let mut cal = Calendar::default();
+    cal.meetings.push(crate::calendar::Meeting {
+        id: "m".into(),
+        title: "[Approve](https://phish.example) *now* @room".into(),
+        groups: vec![],
+        mode: Mode::Physical,
+        start: "2024-04-24T10:00".parse().unwrap(),
+        end: None,
+        location: Some("<b>Brussels</b>".into()),
+        join_link: Some("javascript:alert(1)".into()),
+        agenda: vec![],
+        minutes_link: None,
+        cancelled: false,
+        repeat: None,
+    });
+    let now = utc("2024-04-21T09:00:00Z");
+    let lisbon = Zones::new(Brussels, Some(chrono_tz::Europe::Lisbon));
+    let text = next(&cal, None, now, lisbon);
+    assert!(
+        text.contains("\\[Approve\\](https://phish.example) \\*now\\*"),
+        "{text}"
+    );
+    assert!(!text.contains("@room") && text.contains("\\<b>"), "{text}");
+    assert!(
+        text.contains("10:00 Brussels time (09:00 Lisbon time)"),
+        "{text}"
+    );
+    let mut online = cal.clone();
+    online.meetings[0].mode = Mode::Online;
+    let text = next(&online, None, now, Brussels);
+    assert!(
+        !text.contains("javascript") && text.contains("· online"),
+        "{text}"
+    );
 }

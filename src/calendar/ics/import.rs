@@ -213,7 +213,7 @@ pub(super) fn meeting(
     let agenda = description
         .split("\n\n")
         .find_map(|block| block.strip_prefix("Agenda:"))
-        .map(|block| block.lines().filter_map(agenda_line).collect())
+        .map(agenda_block)
         .unwrap_or_default();
     let minutes_link = line_after(description, "Minutes: ").map(str::to_owned);
     let end =
@@ -234,6 +234,23 @@ pub(super) fn meeting(
     }
 }
 
+/// The lines of the DESCRIPTION's agenda block: points, each followed by its documents on
+/// indented lines of their own.
+fn agenda_block(block: &str) -> Vec<AgendaItem> {
+    let mut out: Vec<AgendaItem> = Vec::new();
+    for line in block.lines() {
+        let doc = line.trim();
+        if line.starts_with(char::is_whitespace) && crate::calendar::agenda::is_link(doc) {
+            if let Some(last) = out.last_mut() {
+                last.docs.push(doc.to_owned());
+            }
+        } else if let Some(item) = agenda_line(line) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 /// `1.2. Adoption of the agenda (decision)` → an agenda item.
 pub(super) fn agenda_line(line: &str) -> Option<AgendaItem> {
     let (n, rest) = line.trim().split_once(". ")?;
@@ -251,6 +268,7 @@ pub(super) fn agenda_line(line: &str) -> Option<AgendaItem> {
         n: n.to_owned(),
         title: title.to_owned(),
         kind,
+        docs: Vec::new(),
     })
 }
 

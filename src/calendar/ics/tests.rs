@@ -42,6 +42,10 @@ fn awkward() -> Calendar {
         n: "4.1".into(),
         title: "Any other business, if any".into(),
         kind: None,
+        docs: vec![
+            "https://example.org/docs/aob.pdf".into(),
+            "https://example.org/docs/aob-annex.pdf?v=2".into(),
+        ],
     });
     m.minutes_link = Some("https://example.org/minutes/2024-06-03.pdf".into());
     m.cancelled = true;

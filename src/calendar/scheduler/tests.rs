@@ -51,6 +51,10 @@ async fn ob(db: &Db) -> Outbox {
     .unwrap()
 }
 
+async fn svc(db: &Db, c: &Config) -> Service {
+    Service::new(db.clone(), ob(db).await, st(c))
+}
+
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
@@ -87,7 +91,7 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     let snap = store::load(&db).await.unwrap();
     let next = next_wake(&snap.cal, &st(&c), utc(2026, 3, 28, 0, 0)).unwrap();
     assert_eq!(next, utc(2026, 3, 28, 9, 0));
-    let pass = process(&ob(&db).await, &st(&c), utc(2026, 3, 28, 0, 0), next)
+    let pass = process(&svc(&db, &c).await, utc(2026, 3, 28, 0, 0), next)
         .await
         .unwrap();
     assert_eq!(pass.sent.len(), 1, "{pass:?}");
@@ -103,15 +107,14 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     assert!(m[0].1.contains("Auto-Submitted: auto-generated"));
 
     // The same window again, and after reopening the database: nothing more.
-    let again = process(&ob(&db).await, &st(&c), utc(2026, 3, 28, 0, 0), next)
+    let again = process(&svc(&db, &c).await, utc(2026, 3, 28, 0, 0), next)
         .await
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
     db.pool.close().await;
     let db = temp_db(dir.path()).await;
     let again = process(
-        &ob(&db).await,
-        &st(&c),
+        &svc(&db, &c).await,
         utc(2026, 3, 27, 0, 0),
         utc(2026, 3, 28, 9, 30),
     )
@@ -123,8 +126,7 @@ async fn on_time_once_then_late_then_never_again_after_a_restart() {
     // Down from 06:00 to 07:30 UTC: the 1-hour reminder (07:00 UTC = 10:00 CEST − 1 h) is
     // sent 30 minutes late, marked late.
     let pass = process(
-        &ob(&db).await,
-        &st(&c),
+        &svc(&db, &c).await,
         utc(2026, 3, 29, 6, 0),
         utc(2026, 3, 29, 7, 30),
     )
@@ -148,7 +150,7 @@ async fn reminders_older_than_the_grace_period_are_reported_once_not_sent() {
         .unwrap();
     // The deadline's 1-day reminder was due 19 Mar 12:00 CET = 11:00 UTC; we look 2 days on.
     let (from, to) = (utc(2026, 3, 1, 0, 0), utc(2026, 3, 21, 11, 0));
-    let pass = process(&ob(&db).await, &st(&c), from, to).await.unwrap();
+    let pass = process(&svc(&db, &c).await, from, to).await.unwrap();
     assert_eq!(pass.skipped.len(), 1, "{pass:?}");
     assert!(pass.sent.is_empty() && pass.late.is_empty());
     let p = posts(&db).await;
@@ -161,7 +163,7 @@ async fn reminders_older_than_the_grace_period_are_reported_once_not_sent() {
     );
     assert_eq!(store::firing(&db, &pass.skipped[0]).await.unwrap(), Some(2));
     assert!(
-        process(&ob(&db).await, &st(&c), from, to)
+        process(&svc(&db, &c).await, from, to)
             .await
             .unwrap()
             .is_empty()
@@ -199,12 +201,7 @@ async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
         let mut t = from;
         while t < to {
             let next = t + TimeDelta::minutes(1);
-            fired.extend(
-                process(&ob(&db).await, &st(&c), t, next)
-                    .await
-                    .unwrap()
-                    .jobs,
-            );
+            fired.extend(process(&svc(&db, &c).await, t, next).await.unwrap().jobs);
             t = next;
         }
     }
@@ -221,8 +218,7 @@ async fn a_job_at_a_skipped_or_repeated_time_fires_once() {
 
     // Down for weeks: each job fires once, at its latest instant (the daily one included).
     let pass = process(
-        &ob(&db).await,
-        &st(&c),
+        &svc(&db, &c).await,
         utc(2026, 4, 15, 0, 0),
         utc(2026, 6, 1, 7, 5),
     )
@@ -266,8 +262,7 @@ async fn subscribers_get_the_reminders_of_their_groups_once_by_dm() {
     assert!(store::unsubscribe(&db, "@bo:x", "digital").await.unwrap());
     assert!(!store::unsubscribe(&db, "@bo:x", "digital").await.unwrap());
     let pass = process(
-        &ob(&db).await,
-        &st(&c),
+        &svc(&db, &c).await,
         utc(2026, 3, 28, 8, 0),
         utc(2026, 3, 28, 9, 0),
     )
@@ -277,4 +272,251 @@ async fn subscribers_get_the_reminders_of_their_groups_once_by_dm() {
     let rooms: Vec<String> = posts(&db).await.into_iter().map(|p| p.1).collect();
     let health = c.group("health").unwrap().room.clone();
     assert_eq!(rooms, vec![health, "dm:@ana:x".to_owned()]);
+}
+
+/// A weekly Tuesday 10:00 series across the spring change, with an agenda.
+const SERIES: &str = r#"
+[[meeting]]
+id = "sub"
+title = "Digital sub-group call"
+groups = ["digital"]
+mode = "online"
+start = "2026-03-17T10:00"
+end = "11:00"
+repeat = "weekly"
+count = 4
+agenda = [
+  { n = 1, title = "Adoption of the agenda", kind = "decision" },
+  { n = 2, title = "Data spaces", kind = "discussion", docs = ["https://example.org/ds.pdf"] },
+]
+"#;
+
+/// Walks `(from, to]` in steps of `step` minutes, as a running scheduler would.
+async fn walk(svc: &Service, from: DateTime<Utc>, to: DateTime<Utc>, step: i64) -> Vec<String> {
+    let mut fired = Vec::new();
+    let mut t = from;
+    while t < to {
+        let next = (t + TimeDelta::minutes(step)).min(to);
+        let pass = process(svc, t, next).await.unwrap();
+        assert!(!pass.stale);
+        fired.extend(pass.sent);
+        fired.extend(pass.late);
+        fired.extend(pass.personal);
+        t = next;
+    }
+    fired
+}
+
+#[tokio::test]
+async fn a_moved_occurrence_is_reminded_at_its_new_time_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let c = config();
+    let service = svc(&db, &c).await;
+    let cal = file::parse(SERIES).unwrap();
+    store::sync_file(&db, &cal).await.unwrap();
+    // 31 Mar (the first date after the change) moves to 1 Apr 14:00.
+    let mut m = cal.meetings[0].clone();
+    m.repeat
+        .as_mut()
+        .unwrap()
+        .overrides
+        .push(crate::calendar::Override {
+            on: chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+            to: Some("2026-04-01T14:00".parse().unwrap()),
+            end: None,
+            title: None,
+            mode: None,
+            location: None,
+            join_link: None,
+        });
+    store::upsert(&db, &Item::Meeting(m), store::COMMAND)
+        .await
+        .unwrap();
+    // From 29 Mar to 2 Apr, a pass every 10 minutes: the 1-day and 1-hour reminders of
+    // 1 Apr 14:00 CEST (12:00 UTC), none at 30 Mar / 31 Mar 10:00.
+    let fired = walk(&service, utc(2026, 3, 29, 0, 0), utc(2026, 4, 2, 0, 0), 10).await;
+    assert_eq!(
+        fired,
+        vec![
+            "meeting:sub@2026-03-31:2026-04-01T12:00:00Z:86400:2026-03-31T12:00:00Z".to_owned(),
+            "meeting:sub@2026-03-31:2026-04-01T12:00:00Z:3600:2026-04-01T11:00:00Z".to_owned(),
+        ]
+    );
+    let p = posts(&db).await;
+    assert_eq!(p.len(), 2, "one room, two reminders");
+    assert!(
+        p.iter().all(|r| r.2.contains("Wed 1 Apr, 14:00–15:00")),
+        "{p:?}"
+    );
+    // The reminder mail is dated by the occurrence, and carries the whole series.
+    let m = mails(&db).await;
+    assert_eq!(m.len(), 2);
+    assert!(m[0].1.contains("Wed 1 Apr, 14:00"), "{}", m[0].1);
+    assert!(m[0].1.contains("RRULE:FREQ=3DWEEKLY") || m[0].1.contains("RRULE:FREQ=WEEKLY"));
+}
+
+#[tokio::test]
+async fn personal_reminders_and_snoozes_come_by_direct_message_once_in_the_readers_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let c = config();
+    let service = svc(&db, &c).await;
+    store::sync_file(&db, &file::parse(SERIES).unwrap())
+        .await
+        .unwrap();
+    store::set_member_tz(&db, "@ana:x", Some(chrono_tz::Europe::Lisbon))
+        .await
+        .unwrap();
+    let occ = crate::calendar::ItemRef {
+        kind: crate::calendar::ItemKind::Meeting,
+        id: "sub@2026-03-31".into(),
+    };
+    store::add_personal(&db, "@ana:x", &occ, TimeDelta::minutes(30))
+        .await
+        .unwrap();
+    // Snoozed at 09:00 UTC on 24 Mar for an hour: back at 10:00 UTC.
+    store::snooze(
+        &db,
+        &store::Snooze {
+            user: "@bo:x".into(),
+            key: "meeting:sub@2026-03-24:2026-03-24T09:00:00Z:3600:2026-03-24T08:00:00Z".into(),
+            item: crate::calendar::ItemRef {
+                kind: crate::calendar::ItemKind::Meeting,
+                id: "sub@2026-03-24".into(),
+            },
+            due: utc(2026, 3, 24, 10, 0),
+        },
+    )
+    .await
+    .unwrap();
+    let snap = store::load(&db).await.unwrap();
+    assert_eq!(
+        next_stored(&service, &snap.cal, utc(2026, 3, 24, 0, 0))
+            .await
+            .unwrap(),
+        Some(utc(2026, 3, 24, 10, 0))
+    );
+    let fired = walk(
+        &service,
+        utc(2026, 3, 24, 9, 30),
+        utc(2026, 3, 24, 10, 30),
+        5,
+    )
+    .await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let fired = walk(&service, utc(2026, 3, 31, 7, 0), utc(2026, 3, 31, 9, 0), 5).await;
+    assert_eq!(fired, vec!["personal:1:2026-03-31T08:00:00Z".to_owned()]);
+    let dms: Vec<(String, String, String)> = posts(&db)
+        .await
+        .into_iter()
+        .filter(|p| p.1.starts_with("dm:"))
+        .collect();
+    assert_eq!(dms.len(), 2, "{dms:?}");
+    assert!(dms[0].0.starts_with("snoozed|meeting:sub@2026-03-24") && dms[0].1 == "dm:@bo:x");
+    assert!(dms[0].2.contains("Reminder again") && dms[0].2.contains("Tue 24 Mar, 10:00"));
+    assert_eq!(
+        dms[1].0,
+        "reminder-personal:1:2026-03-31T08:00:00Z|dm|@ana:x"
+    );
+    assert!(dms[1].2.contains("Your reminder"), "{}", dms[1].2);
+    assert!(
+        dms[1]
+            .2
+            .contains("10:00–11:00 Brussels time (09:00 Lisbon time)"),
+        "{}",
+        dms[1].2
+    );
+    // Nothing twice, after reopening the database too.
+    db.pool.close().await;
+    let db = temp_db(dir.path()).await;
+    let again = svc(&db, &c).await;
+    let fired = walk(&again, utc(2026, 3, 24, 0, 0), utc(2026, 3, 31, 9, 0), 600).await;
+    assert!(
+        fired.iter().all(|k| k.starts_with("meeting:")),
+        "only the room's own reminders: {fired:?}"
+    );
+    let dms = posts(&db)
+        .await
+        .into_iter()
+        .filter(|p| p.1.starts_with("dm:"))
+        .count();
+    assert_eq!(dms, 2);
+}
+
+#[tokio::test]
+async fn the_agenda_goes_to_the_members_with_the_invitation_ahead_of_each_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let mut c = config();
+    c.calendar.offsets = reminders::Offsets {
+        meeting: vec![],
+        call_close: vec![],
+        deadline: vec![],
+    };
+    c.calendar.agenda_before = Some("2d".into());
+    let wiring = crate::calendar::Wiring {
+        members: Some(std::sync::Arc::new(|slug: String| {
+            Box::pin(async move {
+                Ok(match slug.as_str() {
+                    "digital" => vec!["ana@member.test".to_owned(), "not an address".to_owned()],
+                    _ => vec!["health@member.test".to_owned()],
+                })
+            })
+        })),
+        inbound_raw: None,
+    };
+    let service = svc(&db, &c).await.wired(wiring);
+    store::sync_file(&db, &file::parse(SERIES).unwrap())
+        .await
+        .unwrap();
+    let snap = store::load(&db).await.unwrap();
+    assert_eq!(
+        next_wake(&snap.cal, &service.s, utc(2026, 3, 16, 0, 0)),
+        Some(utc(2026, 3, 22, 9, 0)),
+        "2 days before 24 Mar 10:00 CET (the 17 Mar one was due before 16 Mar)"
+    );
+    let fired = walk(&service, utc(2026, 3, 20, 0, 0), utc(2026, 3, 23, 0, 0), 60).await;
+    assert_eq!(
+        fired,
+        vec![
+            "agenda:meeting:sub@2026-03-24:2026-03-24T09:00:00Z:172800:2026-03-22T09:00:00Z"
+                .to_owned()
+        ]
+    );
+    let m = mails(&db).await;
+    assert_eq!(m.len(), 1, "one member of digital with an address");
+    assert_eq!(m[0].0, "agenda-mail|0|sub@2026-03-24|ana@member.test");
+    assert!(
+        m[0].1.contains("Subject: Agenda: Digital sub-group call"),
+        "{}",
+        m[0].1
+    );
+    assert!(m[0].1.contains("METHOD:REQUEST") && m[0].1.contains("Data spaces"));
+}
+
+#[test]
+fn the_digest_lists_a_series_by_occurrence() {
+    let cal = file::parse(SERIES).unwrap();
+    let mut cal2 = cal.clone();
+    cal2.meetings[0]
+        .repeat
+        .as_mut()
+        .unwrap()
+        .except
+        .push(chrono::NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+    let tz = chrono_tz::Europe::Brussels;
+    let text = digest(&cal2, utc(2026, 3, 16, 8, 0), tz);
+    assert_eq!(text.matches("Digital sub-group call").count(), 2, "{text}");
+    assert!(
+        text.contains("Tue 17 Mar") && text.contains("Tue 24 Mar"),
+        "{text}"
+    );
+    assert!(!text.contains("31 Mar"), "cancelled: {text}");
+    assert_eq!(
+        digest(&cal, utc(2026, 3, 16, 8, 0), tz)
+            .matches("Digital sub-group call")
+            .count(),
+        3
+    );
 }

@@ -92,16 +92,114 @@ async fn proposals_are_stored_once_and_accepted_once() {
     let p = crate::calendar::phrases::detect("Please send comments by 3 May 2026.", day)
         .pop()
         .unwrap();
-    let a = add_proposal(&db, "7:0", 7, Some("health"), &p)
+    let mut conn = db.pool.acquire().await.unwrap();
+    let sender = Some("chair@member.test");
+    let (a, new) = add_proposal(&mut conn, "7:0", 7, Some("health"), sender, &p)
         .await
         .unwrap();
-    let b = add_proposal(&db, "7:0", 7, Some("health"), &p)
+    let (b, again) = add_proposal(&mut conn, "7:0", 7, Some("health"), sender, &p)
         .await
         .unwrap();
-    assert_eq!(a, b);
+    assert_eq!((a, new, again), (b, true, false));
+    add_proposal(&mut conn, "8:0", 8, None, sender, &p)
+        .await
+        .unwrap();
+    // The daily count of a sender leaves out the mail being handled (a retry after a crash).
+    let since = now_ms() - 60_000;
+    assert_eq!(
+        proposals_from(&mut conn, "chair@member.test", since, 9)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        proposals_from(&mut conn, "chair@member.test", since, 8)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        proposals_from(&mut conn, "other@member.test", since, 0)
+            .await
+            .unwrap(),
+        0
+    );
+    drop(conn);
     let got = proposal(&db, a).await.unwrap().unwrap();
     assert_eq!(got.group.as_deref(), Some("health"));
     assert_eq!(got.proposal, p);
     assert!(accept_proposal(&db, a).await.unwrap());
     assert!(!accept_proposal(&db, a).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_second_bell_ends_the_subscription_and_zones_snoozes_and_personal_reminders_keep() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = temp_db(dir.path()).await;
+    let mut tx = db.pool.begin().await.unwrap();
+    assert!(
+        toggle_subscription(&mut tx, "@ana:x", "health")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !toggle_subscription(&mut tx, "@ana:x", "health")
+            .await
+            .unwrap()
+    );
+    assert!(
+        toggle_subscription(&mut tx, "@ana:x", "digital")
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        subscriptions_of(&db, "@ana:x").await.unwrap(),
+        vec!["digital"]
+    );
+
+    let lisbon = chrono_tz::Europe::Lisbon;
+    set_member_tz(&db, "@ana:x", Some(chrono_tz::Asia::Tokyo))
+        .await
+        .unwrap();
+    set_member_tz(&db, "@ana:x", Some(lisbon)).await.unwrap();
+    assert_eq!(member_tz(&db, "@ana:x").await.unwrap(), Some(lisbon));
+    assert_eq!(member_tzs(&db.pool).await.unwrap().len(), 1);
+    set_member_tz(&db, "@ana:x", None).await.unwrap();
+    assert_eq!(member_tz(&db, "@ana:x").await.unwrap(), None);
+
+    let occ = ItemRef {
+        kind: crate::calendar::ItemKind::Meeting,
+        id: "sub@2026-05-12".into(),
+    };
+    let id = add_personal(&db, "@ana:x", &occ, chrono::TimeDelta::hours(1))
+        .await
+        .unwrap();
+    let all = personal(&db).await.unwrap();
+    assert_eq!(
+        (all[0].id, &all[0].item, all[0].offset),
+        (id, &occ, chrono::TimeDelta::hours(1))
+    );
+
+    let s = Snooze {
+        user: "@ana:x".into(),
+        key: "meeting:sub@2026-05-12:2026-05-12T08:00:00Z:3600:2026-05-12T07:00:00Z".into(),
+        item: occ,
+        due: chrono::DateTime::from_timestamp_millis(now_ms()).unwrap(),
+    };
+    assert!(snooze(&db, &s).await.unwrap());
+    assert!(
+        !snooze(&db, &s).await.unwrap(),
+        "once per person and reminder"
+    );
+    assert_eq!(pending_snoozes(&db).await.unwrap(), vec![s.clone()]);
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert!(fire_snooze(&mut conn, &s.user, &s.key).await.unwrap());
+    assert!(!fire_snooze(&mut conn, &s.user, &s.key).await.unwrap());
+    drop(conn);
+    assert!(pending_snoozes(&db).await.unwrap().is_empty());
+    assert!(
+        !snooze(&db, &s).await.unwrap(),
+        "come back once: not again after"
+    );
 }

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::{EXAMPLE, events};
+use super::{EXAMPLE, uids};
 use convene::calendar::file;
 
 fn convene_cli(config: &std::path::Path, args: &[&str]) -> String {
@@ -57,14 +57,14 @@ fn cli_previews_a_schedule_exports_and_imports() {
 
     let cal = file::parse(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap();
     let all = convene_cli(&path, &["calendar", "export"]);
-    assert_eq!(events(&all).len(), cal.items().len());
+    assert_eq!(uids(&all).len(), cal.items().len());
     let health = convene_cli(&path, &["calendar", "export", "--group", "health"]);
     let n = cal
         .items()
         .iter()
         .filter(|i| i.concerns(Some("health")))
         .count();
-    assert_eq!(events(&health).len(), n);
+    assert_eq!(uids(&health).len(), n);
 
     let one = file::parse(
         "[[meeting]]\nid = \"imported\"\ntitle = \"Imported meeting\"\nmode = \"online\"\nstart = \"2027-02-03T10:00\"\n",
@@ -90,6 +90,6 @@ fn cli_previews_a_schedule_exports_and_imports() {
     let out = convene_cli(&path, &["calendar", "import", ics_arg]);
     assert!(out.contains("0 items added or changed"), "{out}");
     let all = convene_cli(&path, &["calendar", "export"]);
-    assert_eq!(events(&all).len(), cal.items().len() + 1);
+    assert_eq!(uids(&all).len(), cal.items().len() + 1);
     assert!(all.contains("Imported meeting"));
 }
