@@ -36,5 +36,6 @@ pub mod http;
 pub mod mail;
 pub mod markup;
 pub mod matrix;
+pub mod metrics;
 pub mod outbox;
 pub mod storage;

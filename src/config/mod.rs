@@ -200,11 +200,24 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `127.0.0.1:8080`. Unset: no HTTP listener.
     pub listen: Option<String>,
+    /// `/readyz` still counts IMAP as up this many seconds after its connection was lost
+    /// (the worker reconnects within a few seconds after a server restart).
+    #[serde(default = "default_imap_grace")]
+    pub imap_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            imap_grace_secs: default_imap_grace(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -81,6 +81,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let parts = Parts::build(&config).await?;
     let health = Arc::new(Health::default());
     health.set("database", true);
+    // One process leads (until the HA lease lands, the only one).
+    health.set_leader(true);
+    let metrics = crate::metrics::Metrics::default();
     let client = crate::matrix::client::connect(&config.matrix, &config.state_dir).await?;
     let threads = Threads {
         db: parts.db.clone(),
@@ -132,18 +135,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         let outbox = parts.outbox.clone();
         let client = client.clone();
         let db = parts.db.clone();
+        let metrics = metrics.clone();
         supervise::spawn(&tracker, &cancel, &health, "matrix-outbox", move |c| {
             let transport = MatrixTransport::new(client.clone(), db.clone());
-            runner::run(outbox.clone(), transport, policy, c)
+            runner::run(outbox.clone(), transport, policy, metrics.clone(), c)
         });
     }
     {
         let outbox = parts.outbox.clone();
         let smtp = config.smtp.clone();
+        let metrics = metrics.clone();
         supervise::spawn(&tracker, &cancel, &health, "smtp-outbox", move |c| {
             let outbox = outbox.clone();
             let smtp = smtp.clone();
-            async move { runner::run(outbox, Smtp::new(&smtp)?, policy, c).await }
+            let metrics = metrics.clone();
+            async move { runner::run(outbox, Smtp::new(&smtp)?, policy, metrics, c).await }
         });
     }
     {
@@ -154,6 +160,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             calendar: parts.calendar.clone(),
             routing: Arc::new(Routing::from_config(&config)),
             wake: wake_pipeline.clone(),
+            metrics: metrics.clone(),
         };
         supervise::spawn(&tracker, &cancel, &health, "pipeline", move |c| {
             pipeline.clone().run(c)
@@ -166,6 +173,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             health: health.clone(),
             pipeline: wake_pipeline.clone(),
             outbox: parts.outbox.clone(),
+            metrics: metrics.clone(),
         };
         supervise::spawn(&tracker, &cancel, &health, "imap", move |c| {
             imap.clone().run(c)
@@ -178,7 +186,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         });
     }
     if let Some(addr) = config.http.listen.clone() {
-        let app = crate::http::router(health.clone(), parts.calendar.clone());
+        let ops = crate::http::Ops {
+            health: health.clone(),
+            metrics: metrics.clone(),
+            db: parts.db.clone(),
+            needs: ready_needs(&config),
+        };
+        let app = crate::http::router(ops, parts.calendar.clone());
         supervise::spawn(&tracker, &cancel, &health, "http", move |c| {
             crate::http::serve(addr.clone(), app.clone(), c)
         });
@@ -199,6 +213,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         tracing::warn!("some workers did not stop within 20 s");
     }
     Ok(())
+}
+
+/// What `/readyz` requires: Matrix synced, IMAP connected (or reconnecting within its
+/// grace), the database answering.
+fn ready_needs(config: &Config) -> Vec<crate::health::Need> {
+    use crate::health::Need;
+    vec![
+        Need {
+            component: "matrix",
+            grace: Duration::ZERO,
+        },
+        Need {
+            component: "imap",
+            grace: Duration::from_secs(config.http.imap_grace_secs),
+        },
+        Need {
+            component: "database",
+            grace: Duration::ZERO,
+        },
+    ]
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -190,7 +190,8 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handle
         }
         let configured = b.room_key(room.room_id().as_str()).is_some();
         if !configured && !b.is_secretariat(ev.sender.as_str()) {
-            tracing::info!(room = %room.room_id(), inviter = %ev.sender, "rejecting invite from outside the secretariat");
+            tracing::info!(room = %room.room_id(), "rejecting invite from outside the secretariat");
+            tracing::debug!(room = %room.room_id(), inviter = %ev.sender, "the rejected inviter");
             let _ = room.leave().await;
             return;
         }

@@ -171,13 +171,13 @@ impl Deliver for MatrixTransport {
                         MembershipState::Invite | MembershipState::Join
                     )
                 {
-                    tracing::info!(%user, "invite: {user} was already in the room");
+                    tracing::debug!(%user, "invite: {user} was already in the room");
                     return Ok(format!("{user} was already in"));
                 }
                 match room.invite_user_by_id(&uid).await {
                     Ok(()) => Ok(format!("invited {user}")),
                     Err(e) if is_already_member(&e) => {
-                        tracing::info!(%user, "invite: {user} was already in the room");
+                        tracing::debug!(%user, "invite: {user} was already in the room");
                         Ok(format!("{user} was already in"))
                     }
                     Err(e) => Err(classify(&e, "inviting")),
