@@ -109,9 +109,9 @@ impl Health {
             .iter()
             .filter(|n| match map.get(n.component) {
                 Some(c) if c.ok => false,
-                Some(Component {
-                    since: Some(t), ..
-                }) => now.saturating_duration_since(*t) >= n.grace,
+                Some(Component { since: Some(t), .. }) => {
+                    now.saturating_duration_since(*t) >= n.grace
+                }
                 _ => true,
             })
             .map(|n| n.component)

@@ -75,7 +75,10 @@ async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
             ops.metrics.encode(&s),
         ),
         Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "metrics: the database did not answer");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "metrics: the database did not answer"
+            );
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

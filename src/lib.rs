@@ -24,6 +24,7 @@
 //! before they are sent.
 
 pub mod applications;
+pub mod audit;
 pub mod bridge;
 pub mod calendar;
 pub mod chat;

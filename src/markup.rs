@@ -312,7 +312,9 @@ pub fn mask_addresses(text: &str) -> String {
     while let Some(at) = rest.find('@') {
         let local_start = rest[..at]
             .rfind(|c: char| !(c.is_alphanumeric() || "._%+-!#$&'*/=?^`{|}~".contains(c)))
-            .map_or(0, |i| i + rest[i..].chars().next().map_or(1, char::len_utf8));
+            .map_or(0, |i| {
+                i + rest[i..].chars().next().map_or(1, char::len_utf8)
+            });
         let has_domain = rest[at + 1..]
             .chars()
             .next()

@@ -163,7 +163,8 @@ impl Metrics {
 
         let eois = Family::<Labels, Gauge>::default();
         for (status, n) in &s.eois_by_status {
-            eois.get_or_create(&vec![("status", status.clone())]).set(*n);
+            eois.get_or_create(&vec![("status", status.clone())])
+                .set(*n);
         }
         r.register("eois", "Expressions of interest by status", eois);
 
@@ -289,7 +290,10 @@ mod tests {
         );
         assert!(!text.contains(r#"outcome="retried""#), "{text}");
         assert_eq!(
-            value(&text, r#"convene_send_duration_seconds_count{transport="matrix"}"#),
+            value(
+                &text,
+                r#"convene_send_duration_seconds_count{transport="matrix"}"#
+            ),
             Some(1.0)
         );
         assert_eq!(value(&text, "convene_imap_reconnects_total"), Some(1.0));

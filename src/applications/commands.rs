@@ -139,7 +139,7 @@ pub async fn execute(
                 .event_id
                 .map(str::to_string)
                 .unwrap_or_else(|| crate::storage::now_ms().to_string());
-            ctx.ask(id, &tail, &key).await?
+            ctx.ask(id, &tail, &key, inv.sender).await?
         }
         _ => return Ok(usage()),
     };
@@ -148,6 +148,14 @@ pub async fn execute(
 
 /// The file upload from a room, the code block from the CLI.
 async fn export(ctx: &Applications, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
+    crate::audit::record(
+        &ctx.db.pool,
+        inv.sender,
+        "eoi.export",
+        "all applications",
+        None,
+    )
+    .await?;
     if let Some(event) = inv.event_id {
         let n = export::upload(ctx, Key::EoiExport(event.to_owned())).await?;
         let place = if inv.in_management_room {

@@ -252,7 +252,11 @@ impl Pipeline {
 
     /// Keeps the mail with the reason and tells the management room.
     pub async fn quarantine(&self, mail: &Stored, reason: &str) -> anyhow::Result<()> {
-        tracing::warn!(id = mail.id, reason = crate::markup::mask_addresses(reason), "mail quarantined");
+        tracing::warn!(
+            id = mail.id,
+            reason = crate::markup::mask_addresses(reason),
+            "mail quarantined"
+        );
         // Record, state and report commit together: a crash cannot quarantine a mail twice.
         let mut tx = self.outbox.begin().await?;
         let qid =

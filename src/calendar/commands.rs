@@ -139,6 +139,15 @@ pub async fn on_reaction(
         Key::Proposal(id) => {
             if key.trim_end_matches('\u{fe0f}') == "✅" && is_secretariat {
                 super::detect::accept(ctx, room_id, *id).await?;
+                let target = format!("proposal #{id}");
+                crate::audit::record(
+                    &ctx.db.pool,
+                    sender,
+                    "calendar.proposal.accept",
+                    &target,
+                    None,
+                )
+                .await?;
             }
             Ok(true)
         }
@@ -377,6 +386,11 @@ async fn edit(
     };
     let change = store::upsert(&ctx.db, &item, store::COMMAND).await?;
     ctx.wake.notify_one();
+    if change != store::Change::Unchanged {
+        let target = format!("{} {}", item.kind(), item.id());
+        let action = format!("calendar.{name}.{verb}");
+        crate::audit::record(&ctx.db.pool, inv.sender, &action, &target, None).await?;
+    }
     let what = match change {
         store::Change::Inserted => "Added",
         store::Change::Updated if verb == "cancel" => "Cancelled",

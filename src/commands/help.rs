@@ -17,6 +17,7 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'sta
         .chain(crate::applications::commands::HELP)
         .chain(crate::calendar::commands::HELP)
         .chain(super::outbox::HELP)
+        .chain(super::audit::HELP)
 }
 
 pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {

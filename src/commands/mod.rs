@@ -6,6 +6,7 @@
 //! command can be tried without Matrix. A message that does not start with the prefix is not
 //! a command (`Ok(None)`); an unknown command gets a short hint, not silence.
 
+mod audit;
 mod help;
 mod outbox;
 
@@ -93,8 +94,10 @@ impl Commands {
                     crate::applications::commands::execute(&self.apps, inv, &name, &args).await?
                 } else if crate::calendar::commands::handles(&name) {
                     crate::calendar::commands::execute(&self.calendar, inv, &name, &args).await?
+                } else if audit::handles(&name) {
+                    audit::execute(self.outbox.db(), inv, &args).await?
                 } else if outbox::handles(&name) {
-                    outbox::execute(&self.outbox, &args).await?
+                    outbox::execute(&self.outbox, inv.sender, &args).await?
                 } else {
                     Reply::text(format!(
                         "Unknown command `{prefix}{name}`. Try `{prefix}help`."

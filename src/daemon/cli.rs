@@ -57,6 +57,15 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::calendar::cli::CalendarCmd,
     },
+    /// The audit trail: who did what, when (oldest first).
+    Audit {
+        /// Only entries from this date (`2026-05-01`) or instant (RFC 3339) on.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
     /// What is waiting to be sent or failed; requeue failed items.
     Outbox {
         #[command(subcommand)]
@@ -196,9 +205,10 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             if let Err(e) = parts.calendar.load_file().await {
                 eprintln!("convene: warning: {e:#}");
             }
+            let actor = crate::audit::cli_actor();
             let inv = crate::chat::Invocation {
                 text: text.trim(),
-                sender: "cli",
+                sender: &actor,
                 group: group.as_deref(),
                 is_admin: true,
                 in_management_room: group.is_none(),
@@ -226,9 +236,33 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     if id.is_none() && !failed {
                         anyhow::bail!("name an item (`convene outbox retry 12`) or `--failed`");
                     }
-                    let n = crate::outbox::queue::retry(db, id).await?.len();
+                    let requeued = crate::outbox::queue::retry(db, id).await?;
+                    let actor = crate::audit::cli_actor();
+                    for (n, t) in &requeued {
+                        let target = format!("outbox #{n}");
+                        crate::audit::record(
+                            &db.pool,
+                            &actor,
+                            "outbox.retry",
+                            &target,
+                            Some(t.as_str()),
+                        )
+                        .await?;
+                    }
+                    let n = requeued.len();
                     println!("requeued {n} item(s); the running daemon sends them");
                 }
+            }
+            Ok(())
+        }
+        Cmd::Audit { since, limit } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
+            let entries = crate::audit::list(&db, since, limit).await?;
+            if entries.is_empty() {
+                println!("(no audit entries)");
+            } else {
+                println!("{}", crate::audit::render_plain(&entries));
             }
             Ok(())
         }
@@ -236,6 +270,20 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
         Cmd::Calendar { cmd } => crate::calendar::cli::run(cmd, config).await,
         Cmd::CheckConfig | Cmd::PrintConfig => Ok(()),
     }
+}
+
+/// `2026-05-01` (midnight UTC) or an RFC 3339 instant, as Unix milliseconds.
+fn parse_since(text: &str) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
+        format!("--since {text:?}: not a date (2026-05-01) or RFC 3339 instant")
+    })?;
+    Ok(day
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis())
 }
 
 fn init_tracing(default: &str) {

@@ -341,7 +341,11 @@ async fn fail(
     let mut tx = outbox.begin().await?;
     queue::mark_failed(&mut tx, item.id, reason).await?;
     if key.is_failure_report() {
-        tracing::error!(id = item.id, reason = mask_addresses(reason), "a failure report could not be posted");
+        tracing::error!(
+            id = item.id,
+            reason = mask_addresses(reason),
+            "a failure report could not be posted"
+        );
     } else {
         let text = format!(
             "⚠ Could not {what}: {reason} (outbox #{id}; `!outbox retry {id}` tries again)",

@@ -7,7 +7,7 @@ mod helpers;
 use std::time::Duration;
 
 use crate::support::{Backend, send_mail, unique};
-use helpers::{get, scrape, send_eoi, started, val, wait_card};
+use helpers::{ask, cli, get, scrape, send_eoi, started, val, wait_card};
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -20,10 +20,15 @@ async fn metrics_move_with_the_traffic_and_readyz_says_ready() {
     let before = scrape(&base).await;
     assert_eq!(val(&before, "convene_leader"), 1.0);
     assert!(
-        before.keys().any(|k| k.starts_with("convene_build_info{version=")),
+        before
+            .keys()
+            .any(|k| k.starts_with("convene_build_info{version=")),
         "{before:?}"
     );
-    assert_eq!(val(&before, r#"convene_mails_ingested_total{kind="eoi"}"#), 0.0);
+    assert_eq!(
+        val(&before, r#"convene_mails_ingested_total{kind="eoi"}"#),
+        0.0
+    );
 
     let u = unique();
     let ana = format!("ana-{u}@applicant.test");
@@ -45,40 +50,146 @@ async fn metrics_move_with_the_traffic_and_readyz_says_ready() {
     let deadline = std::time::Instant::now() + WAIT;
     let after = loop {
         let m = scrape(&base).await;
-        if val(&m, r#"convene_outbox_sends_total{transport="mail",outcome="sent"}"#) >= 1.0 {
+        if val(
+            &m,
+            r#"convene_outbox_sends_total{transport="mail",outcome="sent"}"#,
+        ) >= 1.0
+        {
             break m;
         }
-        assert!(std::time::Instant::now() < deadline, "no mail counted: {m:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail counted: {m:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    assert_eq!(val(&after, r#"convene_mails_ingested_total{kind="eoi"}"#), 1.0);
     assert_eq!(
-        val(&after, r#"convene_mails_ingested_total{kind="correspondence"}"#),
+        val(&after, r#"convene_mails_ingested_total{kind="eoi"}"#),
+        1.0
+    );
+    assert_eq!(
+        val(
+            &after,
+            r#"convene_mails_ingested_total{kind="correspondence"}"#
+        ),
         1.0
     );
     // Two bridged mails and a card, at least.
     assert!(
-        val(&after, r#"convene_outbox_sends_total{transport="matrix",outcome="sent"}"#) >= 3.0,
+        val(
+            &after,
+            r#"convene_outbox_sends_total{transport="matrix",outcome="sent"}"#
+        ) >= 3.0,
         "{after:?}"
     );
     assert!(
-        val(&after, r#"convene_send_duration_seconds_count{transport="matrix"}"#) >= 3.0,
+        val(
+            &after,
+            r#"convene_send_duration_seconds_count{transport="matrix"}"#
+        ) >= 3.0,
         "{after:?}"
     );
-    assert_eq!(val(&after, r#"convene_eois{status="complete"}"#), 1.0, "{after:?}");
+    assert_eq!(
+        val(&after, r#"convene_eois{status="complete"}"#),
+        1.0,
+        "{after:?}"
+    );
     assert!(after.contains_key(r#"convene_outbox_pending{transport="matrix"}"#));
-    assert_eq!(val(&after, r#"convene_component_up{component="imap"}"#), 1.0);
+    assert_eq!(
+        val(&after, r#"convene_component_up{component="imap"}"#),
+        1.0
+    );
     let (status, ready) = get(&format!("{base}/readyz")).await;
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains(r#""leader":true"#), "{ready}");
     // No applicant address at info level: the daemon logs at debug for convene here, so
     // look at the info-and-above lines only.
     let log = app.log();
-    assert!(log.contains(" INFO "), "the log's level format changed:\n{log}");
+    assert!(
+        log.contains(" INFO "),
+        "the log's level format changed:\n{log}"
+    );
     let loud: Vec<&str> = log
         .lines()
-        .filter(|l| [" INFO ", " WARN ", " ERROR "].iter().any(|lvl| l.contains(lvl)))
+        .filter(|l| {
+            [" INFO ", " WARN ", " ERROR "]
+                .iter()
+                .any(|lvl| l.contains(lvl))
+        })
         .filter(|l| l.contains(&ana) || l.contains(&format!("pat-{u}")))
         .collect();
     assert!(loud.is_empty(), "applicant addresses at info: {loud:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_secretariat_action_leaves_an_audit_record() {
+    let (app, _) = started(Backend::Sqlite, "").await;
+    let u = unique();
+    let ana = format!("ana-{u}@applicant.test");
+    send_eoi(&app, &ana, "Ana Ruiz").await;
+    wait_card(&app, &ana).await;
+    let sec = app.secretariat.user.to_string();
+    for (command, answer) in [
+        ("!eoi review 1", "under_review"),
+        ("!eoi ask 1 Which region do you work in?", "Question mailed"),
+        ("!eoi accept 1 health", "accepted"),
+        (
+            "!meeting add id=audit-m group=health start=2031-05-12T10:00 title=\"Audit test\"",
+            "Added",
+        ),
+        ("!eoi export", "Exported"),
+    ] {
+        let got = ask(&app, command).await;
+        assert!(got.contains(answer), "{command}: {got}");
+    }
+    let trail = ask(&app, "!audit 10").await;
+    for action in [
+        "eoi.under_review",
+        "eoi.ask",
+        "eoi.accepted",
+        "calendar.meeting.add",
+        "eoi.export",
+    ] {
+        assert!(trail.contains(action), "{action} missing from:\n{trail}");
+    }
+    // (The Markdown escaping keeps `@` from mentioning anyone.)
+    assert!(trail.contains(&sec[1..]), "{trail}");
+    // Ids, not the person: the trail holds no applicant address or question text.
+    assert!(
+        !trail.contains(&ana) && !trail.contains("Which region"),
+        "{trail}"
+    );
+    // Not in a group room.
+    let elsewhere = app.secretariat.say(&app.health, "!audit").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(s) = app
+            .secretariat
+            .matching(&app.health, "management room only")
+            .into_iter()
+            .find(|s| s.in_reply_to.as_deref() == Some(elsewhere.as_str()))
+        {
+            assert!(!s.body.contains("eoi."), "{}", s.body);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refusal in the group room"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The command line shows the same trail, and a CLI action is recorded as `cli:…`.
+    let (ok, out, err) = cli(&app, &["eoi", "export"]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&ana), "the export itself holds the record");
+    let (ok, out, err) = cli(&app, &["audit", "--since", "2020-01-01"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(
+        lines[5].contains("cli:") && lines[5].contains("eoi.export"),
+        "{out}"
+    );
+    let (ok, out, _) = cli(&app, &["audit", "--since", "2999-01-01"]);
+    assert!(ok && out.contains("no audit entries"), "{out}");
 }

@@ -194,19 +194,24 @@ fn end_imap_session_of(pid: u32) {
     let client_ports: Vec<String> = ss(&format!("( dport = :{port} )"))
         .lines()
         .filter(|l| l.contains(&ours))
-        .filter_map(|l| l.split_whitespace().nth(2)?.rsplit(':').next().map(str::to_owned))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)?
+                .rsplit(':')
+                .next()
+                .map(str::to_owned)
+        })
         .collect();
     assert!(!client_ports.is_empty(), "convene has no IMAP connection");
     for line in ss(&format!("( sport = :{port} )")).lines() {
-        let peer = line.split_whitespace().nth(3).and_then(|p| p.rsplit(':').next());
+        let peer = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|p| p.rsplit(':').next());
         if !peer.is_some_and(|p| client_ports.iter().any(|c| c == p)) {
             continue;
         }
-        if let Some(server) = line
-            .split("pid=")
-            .nth(1)
-            .and_then(|r| r.split(',').next())
-        {
+        if let Some(server) = line.split("pid=").nth(1).and_then(|r| r.split(',').next()) {
             let _ = std::process::Command::new("kill")
                 .args(["-TERM", server])
                 .status();

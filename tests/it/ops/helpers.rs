@@ -72,7 +72,9 @@ pub fn parse_metrics(text: &str) -> HashMap<String, f64> {
             );
             continue;
         }
-        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad line: {line}"));
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line: {line}"));
         let name_end = series.find('{').unwrap_or(series.len());
         let name = &series[..name_end];
         assert!(
@@ -148,7 +150,12 @@ pub fn cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
 pub async fn wait_card(app: &TestApp, addr: &str) -> crate::support::Seen {
     let seen = app
         .secretariat
-        .wait_for(&app.management, addr, Duration::from_secs(40), Duration::ZERO)
+        .wait_for(
+            &app.management,
+            addr,
+            Duration::from_secs(40),
+            Duration::ZERO,
+        )
         .await;
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
@@ -161,6 +168,24 @@ pub async fn wait_card(app: &TestApp, addr: &str) -> crate::support::Seen {
             return c;
         }
         assert!(Instant::now() < deadline, "no card for {addr}: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Says `command` in the management room and returns the bot's answer to it.
+pub async fn ask(app: &TestApp, command: &str) -> String {
+    let asked = app.secretariat.say(&app.management, command).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        if let Some(s) = app
+            .secretariat
+            .matching(&app.management, "")
+            .into_iter()
+            .find(|s| s.in_reply_to.as_deref() == Some(asked.as_str()))
+        {
+            return s.body;
+        }
+        assert!(Instant::now() < deadline, "no answer to {command:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
