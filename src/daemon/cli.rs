@@ -66,6 +66,18 @@ pub enum Cmd {
         #[arg(long, default_value_t = 1000)]
         limit: i64,
     },
+    /// Back up the database (SQLite, online) and the Matrix session and stores into DEST.
+    Backup {
+        /// A new (or empty) directory.
+        dest: PathBuf,
+    },
+    /// Put a backup back (the daemon must be stopped).
+    Restore {
+        src: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// What is waiting to be sent or failed; requeue failed items.
     Outbox {
         #[command(subcommand)]
@@ -266,10 +278,79 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Backup { dest } => {
+            let url = config.database_url()?;
+            let db = crate::storage::Db::connect(&url, 1).await?;
+            let m =
+                crate::storage::backup::backup(&url, db.backend, &config.state_dir, &dest).await?;
+            let target = dest.display().to_string();
+            crate::audit::record(
+                &db.pool,
+                &crate::audit::cli_actor(),
+                "backup",
+                &target,
+                None,
+            )
+            .await?;
+            println!("backed up into {target}");
+            if m.backend == "postgres" {
+                println!(
+                    "the database is PostgreSQL: back it up with pg_dump (see the README);                      this backup holds the Matrix session and stores"
+                );
+            }
+            Ok(())
+        }
+        Cmd::Restore { src, yes } => {
+            let lock = crate::storage::backup::DaemonLock::take(&config.state_dir)?;
+            if !yes
+                && !confirm(&format!(
+                    "Replace the database and the Matrix state of {} with the backup in {}?",
+                    config.state_dir.display(),
+                    src.display()
+                ))?
+            {
+                anyhow::bail!("not restored");
+            }
+            let url = config.database_url()?;
+            let backend = if url.starts_with("sqlite:") {
+                crate::storage::Backend::Sqlite
+            } else {
+                crate::storage::Backend::Postgres
+            };
+            let m = crate::storage::backup::restore(&url, backend, &config.state_dir, &src, &lock)
+                .await?;
+            drop(lock);
+            let db = crate::storage::Db::connect(&url, 1).await?;
+            let target = src.display().to_string();
+            let detail = format!("backup of {}", m.created_at);
+            crate::audit::record(
+                &db.pool,
+                &crate::audit::cli_actor(),
+                "restore",
+                &target,
+                Some(&detail),
+            )
+            .await?;
+            println!("restored the backup of {} from {target}", m.created_at);
+            if m.backend == "postgres" {
+                println!("the database is PostgreSQL: restore it with pg_restore (see the README)");
+            }
+            Ok(())
+        }
         Cmd::Eoi { cmd } => crate::applications::cli::run(cmd, config).await,
         Cmd::Calendar { cmd } => crate::calendar::cli::run(cmd, config).await,
         Cmd::CheckConfig | Cmd::PrintConfig => Ok(()),
     }
+}
+
+/// Asks on the terminal; true for `y` or `yes`.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::Write;
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
 /// `2026-05-01` (midnight UTC) or an RFC 3339 instant, as Unix milliseconds.

@@ -78,6 +78,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             "smtp.max_attempts is no longer used: transient failures are retried for outbox.retry_for"
         );
     }
+    // One daemon per state directory; `convene restore` waits for it to stop.
+    let _lock = crate::storage::backup::DaemonLock::take(&config.state_dir)?;
     let parts = Parts::build(&config).await?;
     let health = Arc::new(Health::default());
     health.set("database", true);

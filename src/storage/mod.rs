@@ -136,6 +136,7 @@ fn ensure_sqlite_parent(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub mod backup;
 pub mod quarantine;
 
 #[cfg(test)]

@@ -193,3 +193,67 @@ async fn every_secretariat_action_leaves_an_audit_record() {
     let (ok, out, _) = cli(&app, &["audit", "--since", "2999-01-01"]);
     assert!(ok && out.contains("no audit entries"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_of_a_running_daemon_restores_its_database_and_session() {
+    let (mut app, _) = started(Backend::Sqlite, "").await;
+    let u = unique();
+    let ana = format!("ana-{u}@applicant.test");
+    send_eoi(&app, &ana, "Ana Ruiz").await;
+    wait_card(&app, &ana).await;
+
+    let dest = app.dir.path().join("backup-1");
+    let (ok, out, err) = cli(&app, &["backup", dest.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    for f in ["convene.db", "backup.json", "matrix/session.json"] {
+        assert!(dest.join(f).exists(), "{f} not in the backup");
+    }
+    let (ok, _, err) = cli(&app, &["restore", dest.to_str().unwrap(), "--yes"]);
+    assert!(
+        !ok && err.contains("running"),
+        "restore refused while running: {err}"
+    );
+
+    // Mail after the backup: the restore rolls the database back to before it …
+    let bob = format!("bob-{u}@applicant.test");
+    send_eoi(&app, &bob, "Bob Berg").await;
+    wait_card(&app, &bob).await;
+    app.stop();
+    let (ok, out, err) = cli(&app, &["restore", dest.to_str().unwrap(), "--yes"]);
+    assert!(ok, "{out}{err}");
+    let (ok, list, err) = cli(&app, &["command", "!eoi list"]);
+    assert!(ok, "{err}");
+    assert!(list.contains(&ana) && !list.contains(&bob), "{list}");
+    let (_, trail, _) = cli(&app, &["audit"]);
+    assert!(trail.contains("· restore ·"), "{trail}");
+
+    // … and the daemon starts on it with the same Matrix session, and fetches Bob's mail
+    // again (its cursor is from before it): nothing is lost.
+    app.start_ready().await;
+    assert_eq!(
+        crate::support::count_in(&app.log(), "Matrix session restored"),
+        1,
+        "the restored session is used, not a new login"
+    );
+    assert!(
+        !app.log().contains("logged in to Matrix; session saved") || {
+            // The first start logged in; only the second start must have restored.
+            crate::support::count_in(&app.log(), "logged in to Matrix; session saved") == 1
+        }
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, list, _) = cli(&app, &["command", "!eoi list"]);
+        if list.contains(&bob) {
+            assert!(list.contains(&ana), "{list}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Bob's mail not fetched again: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let answer = ask(&app, "!eoi list").await;
+    assert!(answer.contains("2 application(s)"), "{answer}");
+}
