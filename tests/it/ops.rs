@@ -257,3 +257,35 @@ async fn backup_of_a_running_daemon_restores_its_database_and_session() {
     let answer = ask(&app, "!eoi list").await;
     assert!(answer.contains("2 application(s)"), "{answer}");
 }
+
+/// The unit's hardening, as `systemd-analyze security` rates it (≤ 1.0 of 10).
+#[test]
+fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_one() {
+    let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/convene.service");
+    let out = match std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", unit])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            println!("skipped: systemd-analyze is not available ({e})");
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let level: f64 = text
+        .lines()
+        .find_map(|l| {
+            l.split("Overall exposure level for convene.service:")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposure level in:\n{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(level <= 1.0, "exposure {level} > 1.0:\n{text}");
+}
