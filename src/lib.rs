@@ -39,4 +39,5 @@ pub mod markup;
 pub mod matrix;
 pub mod metrics;
 pub mod outbox;
+pub mod privacy;
 pub mod storage;

@@ -94,6 +94,8 @@ impl Commands {
                     crate::applications::commands::execute(&self.apps, inv, &name, &args).await?
                 } else if crate::calendar::commands::handles(&name) {
                     crate::calendar::commands::execute(&self.calendar, inv, &name, &args).await?
+                } else if crate::privacy::commands::handles(&name) {
+                    crate::privacy::commands::execute(&self.outbox, inv, &args).await?
                 } else if audit::handles(&name) {
                     audit::execute(self.outbox.db(), inv, &args).await?
                 } else if outbox::handles(&name) {

@@ -78,10 +78,28 @@ pub enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Data protection: export or erase everything held about a mail address.
+    Privacy {
+        #[command(subcommand)]
+        cmd: PrivacyCmd,
+    },
     /// What is waiting to be sent or failed; requeue failed items.
     Outbox {
         #[command(subcommand)]
         cmd: OutboxCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCmd {
+    /// Print, as JSON, everything held about ADDRESS (GDPR Art. 15).
+    Export { address: String },
+    /// Erase everything held about ADDRESS and redact the bot's posts about it (Art. 17).
+    Erase {
+        address: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -334,6 +352,45 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             println!("restored the backup of {} from {target}", m.created_at);
             if m.backend == "postgres" {
                 println!("the database is PostgreSQL: restore it with pg_restore (see the README)");
+            }
+            Ok(())
+        }
+        Cmd::Privacy { cmd } => {
+            let parts = super::Parts::build(&config).await?;
+            let actor = crate::audit::cli_actor();
+            match cmd {
+                PrivacyCmd::Export { address } => {
+                    let json = crate::privacy::export(&parts.db, &address).await?;
+                    let n = json["applications"].as_array().map_or(0, Vec::len);
+                    crate::audit::record(
+                        &parts.db.pool,
+                        &actor,
+                        "privacy.export",
+                        "an address",
+                        Some(&format!("{n} application(s)")),
+                    )
+                    .await?;
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+                PrivacyCmd::Erase { address, yes } => {
+                    let address = crate::privacy::normalise(&address)?;
+                    if !yes {
+                        let held = crate::privacy::find(&parts.db, Some(&address), &[]).await?;
+                        let q = format!(
+                            "Erase {} application(s), {} mail(s) and the bot's posts about {address}? This cannot be undone.",
+                            held.eois.len(),
+                            held.mails.len()
+                        );
+                        if !confirm(&q)? {
+                            anyhow::bail!("nothing erased");
+                        }
+                    }
+                    let e = crate::privacy::erase(&parts.outbox, &address, &actor).await?;
+                    println!(
+                        "erased: {}; the running daemon redacts the room events",
+                        e.summary()
+                    );
+                }
             }
             Ok(())
         }

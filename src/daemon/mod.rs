@@ -3,7 +3,7 @@
 //! The command line ([`cli`]) lives here too. Nothing else imports this module.
 //!
 //! Workers: `matrix-sync`, `matrix-outbox`, `pipeline`, `imap`, `smtp-outbox`, `scheduler`,
-//! `http` (when `http.listen` is set); [`supervise`] restarts them.
+//! `purge` (retention), `http` (when `http.listen` is set); [`supervise`] restarts them.
 
 pub mod cli;
 pub mod supervise;
@@ -179,6 +179,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         };
         supervise::spawn(&tracker, &cancel, &health, "imap", move |c| {
             imap.clone().run(c)
+        });
+    }
+    {
+        let purge = crate::privacy::purge::Purge {
+            outbox: parts.outbox.clone(),
+            retention: config
+                .privacy
+                .retention
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            every: config
+                .privacy
+                .purge_every
+                .to_std()
+                .unwrap_or(Duration::from_secs(86_400))
+                .max(Duration::from_secs(1)),
+        };
+        supervise::spawn(&tracker, &cancel, &health, "purge", move |c| {
+            purge.clone().run(c)
         });
     }
     {

@@ -61,6 +61,10 @@ pub enum Key {
     Sent(String),
     /// A notice of the daemon itself, named by the caller (`calendar-file-error-…`).
     Notice(String),
+    /// The redaction of one of the bot's events (its event id), for an erasure or a purge.
+    Redact(String),
+    /// A privacy export delivered by direct message (the command's event id).
+    PrivacyExport(String),
     // ---- Mail
     /// The acknowledgement of the application in inbound mail `mail`.
     Ack(i64),
@@ -109,6 +113,8 @@ impl fmt::Display for Key {
             Key::Subscribed { slug, user } => write!(f, "subscribed|{slug}|{user}"),
             Key::Sent(ev) => write!(f, "sent-{ev}"),
             Key::Notice(what) => write!(f, "notice-{what}"),
+            Key::Redact(ev) => write!(f, "redact-{ev}"),
+            Key::PrivacyExport(ev) => write!(f, "privacy-export-{ev}"),
             Key::Ack(mail) => write!(f, "eoi-ack-{mail}"),
             Key::CallClosed(mail) => write!(f, "eoi-closed-{mail}"),
             Key::Decision { eoi, n } => write!(f, "eoi-{eoi}-decision-{n}"),
@@ -251,6 +257,12 @@ fn parse(s: &str) -> Option<Key> {
     if let Some(r) = s.strip_prefix("reply-") {
         return Some(Key::Reply(r.to_owned()));
     }
+    if let Some(r) = s.strip_prefix("redact-") {
+        return Some(Key::Redact(r.to_owned()));
+    }
+    if let Some(r) = s.strip_prefix("privacy-export-") {
+        return Some(Key::PrivacyExport(r.to_owned()));
+    }
     None
 }
 
@@ -333,6 +345,8 @@ mod tests {
             },
             Key::Sent(s("$e")),
             Key::Notice(s("calendar-file-error-123")),
+            Key::Redact(s("$card-1")),
+            Key::PrivacyExport(s("$cmd-2")),
             Key::Ack(40),
             Key::CallClosed(41),
             Key::Decision { eoi: 3, n: 2 },

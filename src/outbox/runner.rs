@@ -111,7 +111,9 @@ pub struct Pass {
 }
 
 const BATCH: i64 = 200;
-const MAX_SLEEP: Duration = Duration::from_secs(3600);
+/// The longest a runner sleeps: items queued by another process (the command line, a second
+/// convene) have no waker here and are picked up within this.
+const MAX_SLEEP: Duration = Duration::from_secs(5);
 
 /// A transport whose sends are timed into [`Metrics`] (the send latency histogram).
 struct Timed<D> {

@@ -289,3 +289,189 @@ fn the_systemd_unit_is_hardened_to_an_exposure_of_at_most_one() {
         });
     assert!(level <= 1.0, "exposure {level} > 1.0:\n{text}");
 }
+
+/// The event as the secretariat's client gets it from the homeserver.
+async fn event_json(app: &crate::support::TestApp, room: &str, event: &str) -> serde_json::Value {
+    let token = app.secretariat.client.access_token().unwrap();
+    let url = format!(
+        "{}/_matrix/client/v3/rooms/{room}/event/{event}",
+        crate::support::env("MATRIX_HOMESERVER")
+    );
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until `event` in `room` is redacted (its content emptied).
+async fn wait_redacted(app: &crate::support::TestApp, room: &str, event: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let ev = event_json(app, room, event).await;
+        if ev["unsigned"]["redacted_because"].is_object() {
+            assert!(
+                ev["content"].as_object().is_some_and(|c| c.is_empty()),
+                "{ev}"
+            );
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{event} not redacted: {ev}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Waits until nothing is pending in the outbox (the redactions were sent).
+async fn wait_outbox_drained(app: &crate::support::TestApp) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (ok, out, err) = cli(app, &["outbox", "list"]);
+        assert!(ok, "{err}");
+        if out.contains("everything was sent") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "outbox not drained: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The files of the app that hold state: the state directory and the database with its WAL.
+fn state_files_with(app: &crate::support::TestApp, needle: &str) -> Vec<String> {
+    let mut hits = helpers::files_containing(&app.dir.path().join("state"), needle);
+    for f in ["convene.db", "convene.db-wal", "convene.db-shm"] {
+        let p = app.dir.path().join(f);
+        if let Ok(bytes) = std::fs::read(&p)
+            && bytes
+                .to_ascii_lowercase()
+                .windows(needle.len())
+                .any(|w| w == needle.to_lowercase().as_bytes())
+        {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_holds_the_record_and_erase_leaves_no_byte_of_the_address() {
+    let (app, _) = started(Backend::Sqlite, "").await;
+    let u = unique();
+    let ana = format!("ana-{u}@applicant.test");
+    let other = format!("olga-{u}@applicant.test");
+    send_eoi(&app, &ana, "Ana Ruiz").await;
+    send_eoi(&app, &other, "Olga Berg").await;
+    let card = wait_card(&app, &ana).await;
+    wait_card(&app, &other).await;
+    let marker = format!("question-{u}");
+    send_mail(
+        &format!("Ana Ruiz <{ana}>"),
+        &app.address.replace('@', "+health@"),
+        &format!("Question {marker}"),
+        "When is the next meeting?",
+        &[],
+    )
+    .await;
+    let bridged = app
+        .secretariat
+        .wait_for(&app.health, &marker, WAIT, Duration::ZERO)
+        .await[0]
+        .clone();
+    // A command answer that lists her address.
+    let list = ask(&app, "!eoi list").await;
+    assert!(list.contains(&ana), "{list}");
+    assert!(
+        !state_files_with(&app, &ana).is_empty(),
+        "the address is held before"
+    );
+
+    // Access: the export holds her record, her mails and the events about her.
+    let (ok, out, err) = cli(&app, &["privacy", "export", &ana.to_uppercase()]);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let apps = json["applications"].as_array().unwrap();
+    assert_eq!(apps.len(), 1, "{json:#}");
+    assert_eq!(apps[0]["email"], ana.as_str());
+    assert_eq!(apps[0]["record"]["name"], "Ana Ruiz", "{json:#}");
+    assert_eq!(json["mails"].as_array().unwrap().len(), 2, "{json:#}");
+    let events: Vec<&str> = json["room_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    for ev in [&card.event_id, &bridged.event_id] {
+        assert!(events.contains(&ev.as_str()), "{ev} not in {events:?}");
+    }
+    assert!(!out.contains(&other), "nothing about someone else");
+    // The same from the management room, by direct message.
+    let answer = ask(&app, &format!("!privacy export {ana}")).await;
+    assert!(answer.contains("direct message"), "{answer}");
+
+    // Erasure from the management room: asked to confirm, then done.
+    let answer = ask(&app, &format!("!privacy erase {ana}")).await;
+    assert!(
+        answer.contains("confirm") && answer.contains("1 application"),
+        "{answer}"
+    );
+    let answer = ask(&app, &format!("!privacy erase {ana} confirm")).await;
+    assert!(answer.starts_with("Erased: 1 application"), "{answer}");
+    assert!(!answer.contains(&ana), "{answer}");
+    wait_redacted(&app, app.management.as_str(), &card.event_id).await;
+    wait_redacted(&app, app.health.as_str(), &bridged.event_id).await;
+    wait_outbox_drained(&app).await;
+    let left = state_files_with(&app, &ana);
+    assert!(left.is_empty(), "the address is still in {left:?}");
+    // The other applicant is untouched.
+    let list = ask(&app, "!eoi list").await;
+    assert!(
+        list.contains(&other) && list.starts_with("1 application"),
+        "{list}"
+    );
+    let (_, trail, _) = cli(&app, &["audit"]);
+    assert!(
+        trail.contains("privacy.erase") && trail.contains("eoi #1"),
+        "{trail}"
+    );
+    assert!(!trail.contains(&ana), "{trail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_purge_erases_expired_records_and_redacts_their_cards() {
+    let (app, _) = started(
+        Backend::Sqlite,
+        "[privacy]\nretention = { declined = \"1s\" }\npurge_every = \"1s\"\n",
+    )
+    .await;
+    let u = unique();
+    let ana = format!("ana-{u}@applicant.test");
+    let bea = format!("bea-{u}@applicant.test");
+    send_eoi(&app, &ana, "Ana Ruiz").await;
+    let card = wait_card(&app, &ana).await;
+    send_eoi(&app, &bea, "Bea Lind").await;
+    wait_card(&app, &bea).await;
+    // Complete records are kept; the declined one expires a second later.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let answer = ask(&app, "!eoi decline 1").await;
+    assert!(answer.contains("declined"), "{answer}");
+    wait_redacted(&app, app.management.as_str(), &card.event_id).await;
+    wait_outbox_drained(&app).await;
+    let left = state_files_with(&app, &ana);
+    assert!(left.is_empty(), "the address is still in {left:?}");
+    let (_, list, _) = cli(&app, &["command", "!eoi list"]);
+    assert!(list.contains(&bea) && !list.contains(&ana), "{list}");
+    let (_, trail, _) = cli(&app, &["audit"]);
+    assert!(
+        trail.contains("retention · privacy.purge · eoi #1"),
+        "{trail}"
+    );
+}

@@ -189,3 +189,28 @@ pub async fn ask(app: &TestApp, command: &str) -> String {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Every file under `dir` (recursively) whose bytes contain `needle` (case-insensitive).
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let needle = needle.to_lowercase().into_bytes();
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                let lower = bytes.to_ascii_lowercase();
+                if lower.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    out.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
