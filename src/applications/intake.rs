@@ -274,10 +274,12 @@ impl Applications {
 
         let room = self.s.management_room.clone();
         if created {
-            let content = card::content(&eoi, "Expression of interest", true);
+            let minimal = self.s.minimal_cards;
+            let content = card::content_as(&eoi, "Expression of interest", true, minimal);
             conn.post(Key::EoiCard(id), &room, content).await?;
         } else {
-            let content = card::content(&eoi, "Expression of interest updated", false);
+            let minimal = self.s.minimal_cards;
+            let content = card::content_as(&eoi, "Expression of interest updated", false, minimal);
             let content = match conn.event_id_for(&Key::EoiCard(id)).await? {
                 Some(root) => crate::chat::reply_to(content, &root, Some(&root)),
                 None => content,

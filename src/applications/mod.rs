@@ -38,6 +38,8 @@ pub struct Settings {
     pub management_room: String,
     /// The extractor's view of this deployment (groups with aliases, our own address).
     pub extract: extract::ExtractConfig,
+    /// Cards show name, group and status only (`privacy.minimal_cards`).
+    pub minimal_cards: bool,
 }
 
 impl Settings {
@@ -48,6 +50,7 @@ impl Settings {
             tz: config.tz(),
             management_room: config.matrix.management_room.clone(),
             extract: intake::extract_config(config),
+            minimal_cards: config.privacy.minimal_cards,
         }
     }
 

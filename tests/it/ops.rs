@@ -475,3 +475,40 @@ async fn the_retention_purge_erases_expired_records_and_redacts_their_cards() {
         "{trail}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minimal_cards_show_name_group_and_status_only() {
+    let (app, _) = started(Backend::Sqlite, "[privacy]\nminimal_cards = true\n").await;
+    let ana = format!("ana-{}@applicant.test", unique());
+    send_eoi(&app, &ana, "Ana Ruiz").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let card = loop {
+        if let Some(c) = app
+            .secretariat
+            .matching(&app.management, "Expression of interest #")
+            .into_iter()
+            .find(|s| s.body.contains("Ana Ruiz"))
+        {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "no card");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        card.body.contains("health") && card.body.contains("complete"),
+        "{}",
+        card.body
+    );
+    for hidden in [ana.as_str(), "Regional Health Agency", "Spain"] {
+        assert!(
+            !card.body.contains(hidden),
+            "{hidden} on the card: {}",
+            card.body
+        );
+    }
+    let full = ask(&app, "!eoi show 1").await;
+    assert!(
+        full.contains(&ana) && full.contains("Regional Health Agency"),
+        "{full}"
+    );
+}
