@@ -31,6 +31,8 @@ pub struct Need {
     pub component: &'static str,
     /// Still counted as up this long after it went down (a reconnect in progress).
     pub grace: Duration,
+    /// Only the leader runs it (IMAP): a standby process is ready without it.
+    pub leader_only: bool,
 }
 
 /// The answer of `/readyz`.
@@ -105,8 +107,10 @@ impl Health {
 
     fn readiness_at(&self, needs: &[Need], now: Instant) -> Readiness {
         let map = lock(&self.components);
+        let leader = self.leader();
         let failing: Vec<&'static str> = needs
             .iter()
+            .filter(|n| leader || !n.leader_only)
             .filter(|n| match map.get(n.component) {
                 Some(c) if c.ok => false,
                 Some(Component { since: Some(t), .. }) => {
@@ -119,7 +123,7 @@ impl Health {
         Readiness {
             ready: failing.is_empty(),
             failing,
-            leader: self.leader(),
+            leader,
         }
     }
 
@@ -227,12 +231,20 @@ mod tests {
             Need {
                 component: "matrix",
                 grace: Duration::ZERO,
+                leader_only: false,
             },
             Need {
                 component: "imap",
                 grace: Duration::from_secs(30),
+                leader_only: true,
             },
         ];
+        let r = h.readiness(&needs);
+        assert!(
+            !r.ready && r.failing == ["matrix"],
+            "a standby needs no IMAP: {r:?}"
+        );
+        h.set_leader(true);
         let r = h.readiness(&needs);
         assert!(!r.ready && r.failing == ["matrix", "imap"], "{r:?}");
         h.set("matrix", true);

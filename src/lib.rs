@@ -34,6 +34,7 @@ pub mod daemon;
 pub mod failpoint;
 pub mod health;
 pub mod http;
+pub mod lease;
 pub mod mail;
 pub mod markup;
 pub mod matrix;

@@ -19,3 +19,22 @@ END;
 $$;
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+
+-- Two processes (HA, issue 10): the leader's lease (one row, renewed every second; the
+-- other process takes over when it expires), the Matrix events one of them claimed (both
+-- sync; the first to claim an event handles it), and which process had an outbox item in
+-- flight (a resend by another process first looks for the event the first one may have
+-- posted).
+CREATE TABLE leader_lease (
+    id         BIGINT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    term       BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE matrix_claim (
+    event_id TEXT PRIMARY KEY,
+    holder   TEXT NOT NULL,
+    at       BIGINT NOT NULL
+);
+CREATE INDEX matrix_claim_at ON matrix_claim (at);
+ALTER TABLE outbox ADD COLUMN sending_by TEXT;

@@ -231,6 +231,18 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     let MessageType::Text(text) = &ev.content.msgtype else {
         return;
     };
+    // Both processes of a pair sync; the first to claim the event handles it.
+    match crate::lease::claim(bot.outbox.db(), ev.event_id.as_str()).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot claim the event; not handled"
+            );
+            return;
+        }
+    }
     let body = strip_reply_fallback(&text.body);
     let thread_root = match &ev.content.relates_to {
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
@@ -292,6 +304,12 @@ async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Ha
     let b = bot.clone();
     guarded(&bot, "reaction", async move {
         if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
+            return;
+        }
+        if !crate::lease::claim(b.outbox.db(), ev.event_id.as_str())
+            .await
+            .unwrap_or(false)
+        {
             return;
         }
         let target = ev.content.relates_to.event_id.to_string();

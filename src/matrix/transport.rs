@@ -118,9 +118,19 @@ impl MatrixTransport {
         &self,
         room: &Room,
         event_type: &str,
-        content: serde_json::Value,
+        mut content: serde_json::Value,
         txn: &str,
+        uncertain: bool,
     ) -> Result<String, SendError> {
+        // The transaction id travels in the content too: another convene process (another
+        // device, whose transaction ids the server does not share) can find the event.
+        if let Some(map) = content.as_object_mut() {
+            map.insert(TXN_KEY.into(), txn.into());
+        }
+        if uncertain && let Some(event) = self.already_sent(room, txn).await {
+            tracing::info!(%event, "found in the room: sent before a takeover, not again");
+            return Ok(event);
+        }
         let txn: OwnedTransactionId = txn.into();
         let response = room
             .send_raw(event_type, content)
@@ -128,6 +138,26 @@ impl MatrixTransport {
             .await
             .map_err(|e| classify(&e, "sending"))?;
         Ok(response.response.event_id.to_string())
+    }
+}
+
+/// The content field holding the outbox transaction id of every event the bot sends.
+pub const TXN_KEY: &str = "org.convene.txn";
+
+impl MatrixTransport {
+    /// The event the bot already posted in `room` with this transaction id, among the
+    /// room's latest events.
+    async fn already_sent(&self, room: &Room, txn: &str) -> Option<String> {
+        let me = self.client.user_id()?.to_string();
+        let mut options = matrix_sdk::room::MessagesOptions::backward();
+        options.limit = 200u32.into();
+        let page = room.messages(options).await.ok()?;
+        page.chunk.iter().find_map(|ev| {
+            let v: serde_json::Value = serde_json::from_str(ev.raw().json().get()).ok()?;
+            (v["sender"] == me.as_str() && v["content"][TXN_KEY] == txn)
+                .then(|| v["event_id"].as_str().map(str::to_owned))
+                .flatten()
+        })
     }
 }
 
@@ -154,11 +184,13 @@ impl Deliver for MatrixTransport {
                 content,
             } => {
                 let room = self.joined(&room).await?;
-                self.send(&room, &event_type, content, txn).await
+                self.send(&room, &event_type, content, txn, item.uncertain)
+                    .await
             }
             MatrixOp::DirectMessage { user, content } => {
                 let room = self.dm_room(&user).await?;
-                self.send(&room, "m.room.message", content, txn).await
+                self.send(&room, "m.room.message", content, txn, item.uncertain)
+                    .await
             }
             MatrixOp::Invite { room, user } => {
                 let room = self.joined(&room).await?;

@@ -241,10 +241,13 @@ async fn lane<D: Deliver>(
 ) -> anyhow::Result<Pass> {
     let mut pass = Pass::default();
     let transport = deliver.transport();
-    for item in items {
+    for mut item in items {
         if cancel.is_cancelled() {
             break;
         }
+        let me = instance();
+        item.uncertain = item.sending_by.as_deref().is_some_and(|by| by != me);
+        queue::mark_sending(outbox.db(), item.id, me).await?;
         let point = failpoint_name(transport, &item);
         crate::failpoint::hit(&format!("before-{point}"));
         let txn = outbox.txn_id(&item.key);
@@ -268,6 +271,13 @@ async fn lane<D: Deliver>(
         }
     }
     Ok(pass)
+}
+
+/// This process, as recorded in `outbox.sending_by`: an item another process (or an earlier
+/// run) had in flight is sent again only after the transport looked whether it went out.
+pub fn instance() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}-{}", std::process::id(), now_ms()))
 }
 
 /// `matrix-send`, `invite-send`, `mail-send`, …: the failpoints around each send.

@@ -2,6 +2,7 @@
 //! restore, privacy export and erasure. (`/readyz` during a Dovecot outage is in
 //! `tests/outage`.)
 
+mod ha;
 mod helpers;
 
 use std::time::Duration;
