@@ -40,6 +40,8 @@ pub struct Settings {
     pub extract: extract::ExtractConfig,
     /// Cards show name, group and status only (`privacy.minimal_cards`).
     pub minimal_cards: bool,
+    /// The space accepted applicants are invited to (`matrix.space`).
+    pub space: Option<String>,
 }
 
 impl Settings {
@@ -51,6 +53,7 @@ impl Settings {
             management_room: config.matrix.management_room.clone(),
             extract: intake::extract_config(config),
             minimal_cards: config.privacy.minimal_cards,
+            space: config.matrix.space.clone(),
         }
     }
 

@@ -139,8 +139,16 @@ impl Applications {
                 user: user.clone(),
             };
             let report = Report::in_room(&self.s.management_room, None);
-            tx.matrix(Key::EoiInvite { eoi: id, n }, op, None, report)
+            tx.matrix(Key::EoiInvite { eoi: id, n }, op, None, report.clone())
                 .await?;
+            if let Some(space) = &self.s.space {
+                let op = MatrixOp::Invite {
+                    room: space.clone(),
+                    user: user.clone(),
+                };
+                tx.matrix(Key::EoiSpaceInvite { eoi: id, n }, op, None, report)
+                    .await?;
+            }
         }
         tx.commit().await?;
         tracing::info!(eoi = id, status, actor, "application decided");

@@ -57,6 +57,15 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::calendar::cli::CalendarCmd,
     },
+    /// Create or adopt the space, the management room and the group rooms (safe to rerun).
+    Setup {
+        /// Aliases of created rooms: `#PREFIX:server`, `#PREFIX-secretariat:…`, `#PREFIX-<slug>:…`.
+        #[arg(long, default_value = "wg")]
+        alias_prefix: String,
+        /// Write the room ids into the configuration file.
+        #[arg(long)]
+        write: bool,
+    },
     /// The audit trail: who did what, when (oldest first).
     Audit {
         /// Only entries from this date (`2026-05-01`) or instant (RFC 3339) on.
@@ -195,7 +204,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config)) {
+    match runtime.block_on(dispatch(cli.command, config, cli.config.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -212,7 +221,7 @@ fn db_kind(c: &Config) -> &'static str {
     }
 }
 
-async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
+async fn dispatch(cmd: Cmd, config: Config, config_path: std::path::PathBuf) -> anyhow::Result<()> {
     match cmd {
         Cmd::Run => {
             crate::calendar::check(&config)?;
@@ -282,6 +291,42 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     let n = requeued.len();
                     println!("requeued {n} item(s); the running daemon sends them");
                 }
+            }
+            Ok(())
+        }
+        Cmd::Setup {
+            alias_prefix,
+            write,
+        } => {
+            let report = crate::matrix::setup::run(&config, &alias_prefix).await?;
+            for change in &report.changes {
+                println!("{change}");
+            }
+            if report.changes.is_empty() {
+                println!("everything was in place: no changes");
+            }
+            for p in &report.rooms {
+                println!("{} = \"{}\"", p.what, p.room_id);
+            }
+            if write {
+                let text = std::fs::read_to_string(&config_path)?;
+                let new = crate::matrix::setup::write_ids(&text, &report)?;
+                if new != text {
+                    std::fs::write(&config_path, new)?;
+                    println!("room ids written into {}", config_path.display());
+                }
+            }
+            if !report.changes.is_empty() {
+                let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
+                let detail = format!("{} change(s)", report.changes.len());
+                crate::audit::record(
+                    &db.pool,
+                    &crate::audit::cli_actor(),
+                    "setup",
+                    "the space and its rooms",
+                    Some(&detail),
+                )
+                .await?;
             }
             Ok(())
         }

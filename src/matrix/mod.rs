@@ -2,5 +2,6 @@
 //! handlers ([`sync`]), and the outbox's Matrix transport ([`transport`]).
 
 pub mod client;
+pub mod setup;
 pub mod sync;
 pub mod transport;

@@ -43,6 +43,8 @@ pub enum Key {
     EoiDecided { eoi: i64, event: String },
     /// The room invite of application `eoi` after its decision number `n`.
     EoiInvite { eoi: i64, n: i64 },
+    /// The invite of an accepted applicant into the space (after the group's room).
+    EoiSpaceInvite { eoi: i64, n: i64 },
     /// The CSV export asked for in event (or at instant) `at`.
     EoiExport(String),
     /// The card of calendar proposal `id`.
@@ -97,6 +99,7 @@ impl fmt::Display for Key {
             Key::EoiUpdate { eoi, mail } => write!(f, "eoi-update-{eoi}-{mail}"),
             Key::EoiDecided { eoi, event } => write!(f, "eoi-decided-{eoi}-{event}"),
             Key::EoiInvite { eoi, n } => write!(f, "eoi-invite-{eoi}-{n}"),
+            Key::EoiSpaceInvite { eoi, n } => write!(f, "eoi-space-invite-{eoi}-{n}"),
             Key::EoiExport(at) => write!(f, "eoi-export-{at}"),
             Key::Proposal(id) => write!(f, "proposal-{id}"),
             Key::ProposalAdded(id) => write!(f, "proposal-added-{id}"),
@@ -177,6 +180,9 @@ fn parse(s: &str) -> Option<Key> {
             eoi: int(eoi)?,
             event: event.to_owned(),
         });
+    }
+    if let Some(r) = s.strip_prefix("eoi-space-invite-") {
+        return two_ints(r).map(|(eoi, n)| Key::EoiSpaceInvite { eoi, n });
     }
     if let Some(r) = s.strip_prefix("eoi-invite-") {
         let (eoi, n) = two_ints(r)?;
@@ -323,6 +329,7 @@ mod tests {
                 event: s("$abc-def"),
             },
             Key::EoiInvite { eoi: 12, n: 2 },
+            Key::EoiSpaceInvite { eoi: 12, n: 2 },
             Key::EoiExport(s("$e")),
             Key::Proposal(5),
             Key::ProposalAdded(5),

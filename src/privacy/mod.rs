@@ -132,6 +132,7 @@ fn belongs(key: &Key, eois: &BTreeSet<i64>, mails: &BTreeSet<i64>, quarantine: &
         | Key::EoiUpdate { eoi: e, .. }
         | Key::EoiDecided { eoi: e, .. }
         | Key::EoiInvite { eoi: e, .. }
+        | Key::EoiSpaceInvite { eoi: e, .. }
         | Key::Decision { eoi: e, .. }
         | Key::Ask { eoi: e, .. } => eois.contains(e),
         Key::Quarantine(q) => quarantine.contains(q),

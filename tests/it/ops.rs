@@ -4,6 +4,7 @@
 
 mod ha;
 mod helpers;
+mod setup;
 
 use std::time::Duration;
 

@@ -105,11 +105,14 @@ pub fn val(m: &HashMap<String, f64>, series: &str) -> f64 {
     m.get(series).copied().unwrap_or(0.0)
 }
 
-pub fn eoi_body(name: &str) -> String {
+pub fn eoi_body(name: &str, matrix: Option<&str>) -> String {
+    let matrix = matrix
+        .map(|m| format!("Matrix id: {m}\n"))
+        .unwrap_or_default();
     format!(
         "Dear Secretariat,\n\nName: {name}\nOrganisation: Regional Health Agency\n\
          Type of organisation: Public authority\nCountry: Spain\nWorking group: Health\n\
-         Role: Core team member\nMotivation: we run regional public-health programmes \
+         Role: Core team member\n{matrix}Motivation: we run regional public-health programmes \
          and would like to share our experience with other regions in the working group.\n\n\
          Best regards,\n{name}\n"
     )
@@ -117,6 +120,11 @@ pub fn eoi_body(name: &str) -> String {
 
 /// Sends an expression of interest from `addr`; returns its Message-ID.
 pub async fn send_eoi(app: &TestApp, addr: &str, name: &str) -> String {
+    send_eoi_with(app, addr, name, None).await
+}
+
+/// The same, naming a Matrix id in the form.
+pub async fn send_eoi_with(app: &TestApp, addr: &str, name: &str, matrix: Option<&str>) -> String {
     let id = format!("<{}@applicant.test>", unique());
     let raw = format!(
         "From: {name} <{addr}>\r\nTo: {to}\r\nSubject: Expression of interest\r\n\
@@ -124,7 +132,7 @@ pub async fn send_eoi(app: &TestApp, addr: &str, name: &str) -> String {
          Content-Type: text/plain; charset=utf-8\r\n\r\n{body}",
         to = app.address,
         date = chrono::Utc::now().to_rfc2822(),
-        body = eoi_body(name).replace('\n', "\r\n"),
+        body = eoi_body(name, matrix).replace('\n', "\r\n"),
     );
     send_raw(addr, &app.address, raw.as_bytes()).await;
     id
