@@ -9,7 +9,8 @@
 //!   the other can take over.
 //! - **Claims** (table `matrix_claim`): both processes sync Matrix and run the handlers;
 //!   the first to claim an event handles it (its replies go into the shared outbox, sent by
-//!   whoever leads), the other skips it.
+//!   whoever leads), the other skips it. A standby waits [`STANDBY_DELAY`] before it tries,
+//!   so the leader answers while it lives and the standby covers the moments it does not.
 //!
 //! With SQLite there is one process: it always leads.
 
@@ -23,6 +24,8 @@ use crate::storage::{Backend, Db, now_ms};
 pub const TTL: Duration = Duration::from_secs(5);
 /// How often the leader renews, and the other process tries.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// A standby handles a Matrix event only if the leader has not claimed it within this.
+pub const STANDBY_DELAY: Duration = Duration::from_secs(3);
 
 /// The database's clock in milliseconds (PostgreSQL), so two hosts agree on expiry.
 const DB_NOW: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";

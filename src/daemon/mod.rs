@@ -279,7 +279,10 @@ impl Leader {
                 let outbox = outbox.clone();
                 let smtp = smtp.clone();
                 let metrics = metrics.clone();
-                async move { runner::run(outbox, Smtp::new(&smtp)?, policy, metrics, c).await }
+                async move {
+                    let transport = Smtp::new(&smtp)?.with_stages(outbox.db().clone());
+                    runner::run(outbox, transport, policy, metrics, c).await
+                }
             });
         }
         {

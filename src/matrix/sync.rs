@@ -216,6 +216,19 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handle
 }
 
 async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    if !bot.health.leader() {
+        // A standby: the leader answers; this process steps in (claims the event) only when
+        // the leader has not done so in a few seconds.
+        tokio::spawn(async move {
+            tokio::time::sleep(crate::lease::STANDBY_DELAY).await;
+            let b = bot.clone();
+            guarded(&bot, "message", async move {
+                handle_message(&b, ev, room).await
+            })
+            .await;
+        });
+        return;
+    }
     let b = bot.clone();
     guarded(&bot, "message", async move {
         handle_message(&b, ev, room).await
@@ -301,36 +314,52 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
 }
 
 async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    if !bot.health.leader() {
+        // A standby, as for messages.
+        tokio::spawn(async move {
+            tokio::time::sleep(crate::lease::STANDBY_DELAY).await;
+            let b = bot.clone();
+            guarded(&bot, "reaction", async move {
+                handle_reaction(&b, ev, room).await
+            })
+            .await;
+        });
+        return;
+    }
     let b = bot.clone();
     guarded(&bot, "reaction", async move {
-        if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
-            return;
-        }
-        if !crate::lease::claim(b.outbox.db(), ev.event_id.as_str())
-            .await
-            .unwrap_or(false)
-        {
-            return;
-        }
-        let target = ev.content.relates_to.event_id.to_string();
-        let key = ev.content.relates_to.key.clone();
-        tracing::debug!(room = %room.room_id(), %target, key, "reaction");
-        if let Err(e) = b
-            .commands
-            .on_reaction(
-                ev.sender.as_str(),
-                b.is_secretariat(ev.sender.as_str()),
-                room.room_id().as_str(),
-                &target,
-                &key,
-                ev.event_id.as_str(),
-            )
-            .await
-        {
-            tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
-        }
+        handle_reaction(&b, ev, room).await
     })
     .await;
+}
+
+async fn handle_reaction(b: &Bot, ev: OriginalSyncReactionEvent, room: Room) {
+    if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
+        return;
+    }
+    if !crate::lease::claim(b.outbox.db(), ev.event_id.as_str())
+        .await
+        .unwrap_or(false)
+    {
+        return;
+    }
+    let target = ev.content.relates_to.event_id.to_string();
+    let key = ev.content.relates_to.key.clone();
+    tracing::debug!(room = %room.room_id(), %target, key, "reaction");
+    if let Err(e) = b
+        .commands
+        .on_reaction(
+            ev.sender.as_str(),
+            b.is_secretariat(ev.sender.as_str()),
+            room.room_id().as_str(),
+            &target,
+            &key,
+            ev.event_id.as_str(),
+        )
+        .await
+    {
+        tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
+    }
 }
 
 /// Drops the quoted fallback (`> …` lines) a client puts at the top of a reply.

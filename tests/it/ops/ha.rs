@@ -49,6 +49,21 @@ impl Drop for Standby {
     }
 }
 
+/// Says `command` in the management room; exactly one answer comes.
+async fn answered_once(app: &TestApp, command: &str) {
+    let asked = app.secretariat.say(&app.management, command).await;
+    let answers = || {
+        app.secretariat
+            .matching(&app.management, "")
+            .into_iter()
+            .filter(|s| s.in_reply_to.as_deref() == Some(asked.as_str()))
+            .count()
+    };
+    wait_until("an answer", Duration::from_secs(30), || answers() > 0).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(answers(), 1, "{command} answered more than once");
+}
+
 async fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !ok() {
@@ -81,6 +96,8 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_lost_or_doubled()
     assert_eq!(status, 200, "a standby is ready without IMAP: {ready}");
     assert!(ready.contains(r#""leader":false"#), "{ready}");
     assert!(!standby.log().contains("leading:"));
+    // Both processes see every command; it is answered once.
+    answered_once(&app, "!help").await;
 
     // A burst of applications; the leader dies after the first few are on their way.
     let u = unique();
@@ -110,31 +127,29 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_lost_or_doubled()
     .await;
     let takeover = killed_at.elapsed();
 
-    // Every application: one card, one bridged mail, one acknowledgement.
+    // Every application: one card, one bridged mail, one acknowledgement — or, for a mail the
+    // leader was handing to the server when it died, at most one and a report saying so.
     for a in &addresses {
         app.secretariat
             .wait_for(&app.management, a, WAIT, Duration::ZERO)
             .await;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let mails = inbox(&env("CATCHALL_USER"), &env("CATCHALL_PASSWORD")).await;
+    let mut uncertain = 0;
     for a in &addresses {
         let seen: Vec<_> = [&app.management, &app.health, &app.digital]
             .into_iter()
             .flat_map(|room| app.secretariat.matching(room, a))
             .collect();
-        let cards = seen
-            .iter()
-            .filter(|s| s.body.starts_with("**Expression of interest #"))
-            .count();
-        assert_eq!(cards, 1, "{a}: {seen:#?}");
+        let count = |prefix: &str| seen.iter().filter(|s| s.body.starts_with(prefix)).count();
         assert_eq!(
-            seen.len(),
-            2,
-            "{a}: one card and one bridged mail: {seen:#?}"
+            count("**Expression of interest #"),
+            1,
+            "one card for {a}: {seen:#?}"
         );
-    }
-    let mails = inbox(&env("CATCHALL_USER"), &env("CATCHALL_PASSWORD")).await;
-    for a in &addresses {
+        assert_eq!(count("✉"), 1, "one bridged mail for {a}: {seen:#?}");
+        let reported = count("⚠ Could not mail") > 0;
         let acks = mails
             .iter()
             .filter(|m| {
@@ -142,15 +157,24 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_lost_or_doubled()
                 head.contains(&format!("to: {a}")) || head.contains(&format!("<{a}>"))
             })
             .count();
-        assert_eq!(acks, 1, "acknowledgements to {a}");
+        if reported {
+            uncertain += 1;
+            assert!(acks <= 1, "{acks} acknowledgements to {a}");
+            println!("uncertain mail to {a}: delivered {acks} time(s), reported");
+        } else {
+            assert_eq!(acks, 1, "acknowledgements to {a}");
+        }
     }
+    // At most one per lane the SMTP runner sends at once (4).
+    assert!(uncertain <= 4, "{uncertain} mails left uncertain");
     let (status, ready) = get(&format!("http://127.0.0.1:{port_b}/readyz")).await;
     assert_eq!(status, 200, "{ready}");
     assert!(ready.contains(r#""leader":true"#), "{ready}");
+    answered_once(&app, "!eoi list").await;
     let (_, metrics) = get(&format!("http://127.0.0.1:{port_b}/metrics")).await;
     assert!(metrics.contains("\nconvene_leader 1\n"), "{metrics}");
     println!(
-        "takeover {:?} after SIGKILL; standby found {} event(s) already posted",
+        "takeover {:?} after SIGKILL; standby found {} event(s) already posted; {uncertain} mail(s) left uncertain and reported",
         takeover,
         count_in(&standby.log(), "found in the room")
     );
