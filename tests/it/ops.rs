@@ -330,6 +330,42 @@ async fn wait_redacted(app: &crate::support::TestApp, room: &str, event: &str) {
     }
 }
 
+/// Rows of the tables that hold personal data whose text or bytes contain `needle`.
+async fn pg_rows_with(app: &crate::support::TestApp, needle: &str) -> i64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+    let mut n = 0;
+    for sql in [
+        "SELECT COUNT(*) FROM eoi WHERE position($1 in lower(email || record)) > 0",
+        "SELECT COUNT(*) FROM inbound_mail WHERE position(convert_to($1, 'UTF8') in coalesce(raw, ''::bytea)) > 0",
+        "SELECT COUNT(*) FROM outbox WHERE position($1 in lower(op || lane || coalesce(result, ''))) > 0 \
+         OR position(convert_to($1, 'UTF8') in coalesce(data, ''::bytea)) > 0",
+        "SELECT COUNT(*) FROM eoi_history WHERE position($1 in lower(extracted)) > 0",
+    ] {
+        let (c,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(needle.to_lowercase())
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        n += c;
+    }
+    n
+}
+
+/// Joins the first room the secretariat is invited to (the bot's direct message).
+async fn wait_invited(app: &crate::support::TestApp) -> matrix_sdk::ruma::OwnedRoomId {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(room) = app.secretariat.client.invited_rooms().into_iter().next() {
+            let id = room.room_id().to_owned();
+            app.secretariat.client.join_room_by_id(&id).await.unwrap();
+            return id;
+        }
+        assert!(std::time::Instant::now() < deadline, "no direct message");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// Waits until nothing is pending in the outbox (the redactions were sent).
 async fn wait_outbox_drained(app: &crate::support::TestApp) {
     let deadline = std::time::Instant::now() + WAIT;
@@ -366,7 +402,18 @@ fn state_files_with(app: &crate::support::TestApp, needle: &str) -> Vec<String> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_holds_the_record_and_erase_leaves_no_byte_of_the_address() {
-    let (app, _) = started(Backend::Sqlite, "").await;
+    export_and_erase(Backend::Sqlite).await;
+}
+
+/// On PostgreSQL the database's files are the server's: the state directory is scanned, and
+/// the erasure's SQL (and its VACUUM FULL) runs on the other backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_erase_on_postgres() {
+    export_and_erase(Backend::Postgres).await;
+}
+
+async fn export_and_erase(backend: Backend) {
+    let (app, _) = started(backend, "").await;
     let u = unique();
     let ana = format!("ana-{u}@applicant.test");
     let other = format!("olga-{u}@applicant.test");
@@ -391,10 +438,17 @@ async fn export_holds_the_record_and_erase_leaves_no_byte_of_the_address() {
     // A command answer that lists her address.
     let list = ask(&app, "!eoi list").await;
     assert!(list.contains(&ana), "{list}");
-    assert!(
-        !state_files_with(&app, &ana).is_empty(),
-        "the address is held before"
-    );
+    if backend == Backend::Sqlite {
+        assert!(
+            !state_files_with(&app, &ana).is_empty(),
+            "the address is held before"
+        );
+    } else {
+        assert!(
+            pg_rows_with(&app, &ana).await > 0,
+            "the address is held before"
+        );
+    }
 
     // Access: the export holds her record, her mails and the events about her.
     let (ok, out, err) = cli(&app, &["privacy", "export", &ana.to_uppercase()]);
@@ -418,6 +472,16 @@ async fn export_holds_the_record_and_erase_leaves_no_byte_of_the_address() {
     // The same from the management room, by direct message.
     let answer = ask(&app, &format!("!privacy export {ana}")).await;
     assert!(answer.contains("direct message"), "{answer}");
+    let dm = wait_invited(&app).await;
+    let got = app
+        .secretariat
+        .wait_for(&dm, "Privacy export", WAIT, Duration::ZERO)
+        .await;
+    assert!(
+        got[0].body.contains(&ana) && got[0].body.contains("Ana Ruiz"),
+        "{}",
+        got[0].body
+    );
 
     // Erasure from the management room: asked to confirm, then done.
     let answer = ask(&app, &format!("!privacy erase {ana}")).await;
@@ -431,6 +495,13 @@ async fn export_holds_the_record_and_erase_leaves_no_byte_of_the_address() {
     wait_redacted(&app, app.management.as_str(), &card.event_id).await;
     wait_redacted(&app, app.health.as_str(), &bridged.event_id).await;
     wait_outbox_drained(&app).await;
+    if backend == Backend::Postgres {
+        assert_eq!(
+            pg_rows_with(&app, &ana).await,
+            0,
+            "rows still hold the address"
+        );
+    }
     let left = state_files_with(&app, &ana);
     assert!(left.is_empty(), "the address is still in {left:?}");
     // The other applicant is untouched.
