@@ -242,6 +242,8 @@ impl Leader {
             };
             drop(guard);
             self.health.set_leader(false);
+            // Its IMAP connection is gone with its workers (a standby does not need one).
+            self.health.set("imap", false);
             if tokio::time::timeout(Duration::from_secs(20), workers.wait())
                 .await
                 .is_err()
