@@ -265,6 +265,12 @@ async fn readyz_is_503_while_dovecot_is_down_and_200_after() {
         metrics.contains(r#"convene_component_up{component="imap"} 0"#),
         "{metrics}"
     );
+    let reconnects: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("convene_imap_reconnects_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(reconnects >= 1.0, "{metrics}");
     down.start();
     let body = until(200).await;
     assert!(body.contains(r#""ready":true"#), "{body}");
