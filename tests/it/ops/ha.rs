@@ -183,3 +183,47 @@ async fn the_standby_takes_over_a_killed_leader_and_nothing_is_lost_or_doubled()
         "takeover took {takeover:?}"
     );
 }
+
+/// The lease on PostgreSQL: one holder at a time, taken over only once expired (or given up),
+/// a new term each time, and the old holder cannot renew the new term.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_has_one_holder_and_a_new_term_at_each_takeover() {
+    use convene::lease;
+    let app = TestApp::spawn(Options {
+        backend: Backend::Postgres,
+        ..Options::default()
+    })
+    .await;
+    let db = convene::storage::Db::connect(&app.db_url, 2).await.unwrap();
+    let t1 = lease::try_acquire(&db, "a")
+        .await
+        .unwrap()
+        .expect("a free lease");
+    assert_eq!(
+        lease::try_acquire(&db, "a").await.unwrap(),
+        Some(t1),
+        "kept"
+    );
+    assert_eq!(
+        lease::try_acquire(&db, "b").await.unwrap(),
+        None,
+        "held by a"
+    );
+    assert!(lease::renew(&db, "a", t1).await.unwrap());
+    assert!(!lease::renew(&db, "b", t1).await.unwrap());
+    // It expires by itself when a stops renewing …
+    tokio::time::sleep(lease::TTL + Duration::from_millis(500)).await;
+    let t2 = lease::try_acquire(&db, "b")
+        .await
+        .unwrap()
+        .expect("expired");
+    assert_eq!(t2, t1 + 1);
+    assert!(!lease::renew(&db, "a", t1).await.unwrap(), "a lost it");
+    assert_eq!(lease::try_acquire(&db, "a").await.unwrap(), None);
+    // … and at once when given up.
+    lease::release(&db, "b").await.unwrap();
+    assert_eq!(lease::try_acquire(&db, "a").await.unwrap(), Some(t2 + 1));
+    // Claims: one process handles each event.
+    assert!(lease::claim(&db, "$ev").await.unwrap());
+    assert!(!lease::claim(&db, "$ev").await.unwrap());
+}
