@@ -22,6 +22,26 @@ pub const CRASH_WINDOW: Duration = Duration::from_secs(600);
 pub struct Health {
     components: Mutex<BTreeMap<&'static str, Component>>,
     workers: Mutex<BTreeMap<&'static str, Worker>>,
+    leader: std::sync::atomic::AtomicBool,
+}
+
+/// What readiness needs of one component.
+#[derive(Clone, Copy, Debug)]
+pub struct Need {
+    pub component: &'static str,
+    /// Still counted as up this long after it went down (a reconnect in progress).
+    pub grace: Duration,
+    /// Only the leader runs it (IMAP): a standby process is ready without it.
+    pub leader_only: bool,
+}
+
+/// The answer of `/readyz`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    /// The components that are down (or never came up), by name.
+    pub failing: Vec<&'static str>,
+    pub leader: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -66,6 +86,44 @@ impl Health {
         if entry.ok != ok || entry.since.is_none() {
             entry.ok = ok;
             entry.since = Some(Instant::now());
+        }
+    }
+
+    /// Whether this process leads (runs ingestion, the outboxes and the scheduler).
+    pub fn set_leader(&self, leads: bool) {
+        self.leader
+            .store(leads, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn leader(&self) -> bool {
+        self.leader.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Ready when every needed component is up, or went down less than its grace ago; a
+    /// component never set is not ready (still starting).
+    pub fn readiness(&self, needs: &[Need]) -> Readiness {
+        self.readiness_at(needs, Instant::now())
+    }
+
+    fn readiness_at(&self, needs: &[Need], now: Instant) -> Readiness {
+        let map = lock(&self.components);
+        let leader = self.leader();
+        let failing: Vec<&'static str> = needs
+            .iter()
+            .filter(|n| leader || !n.leader_only)
+            .filter(|n| match map.get(n.component) {
+                Some(c) if c.ok => false,
+                Some(Component { since: Some(t), .. }) => {
+                    now.saturating_duration_since(*t) >= n.grace
+                }
+                _ => true,
+            })
+            .map(|n| n.component)
+            .collect();
+        Readiness {
+            ready: failing.is_empty(),
+            failing,
+            leader,
         }
     }
 
@@ -164,6 +222,41 @@ mod tests {
             h.worker_failed_at("sync", t0 + CRASH_WINDOW * i);
         }
         assert!(h.live());
+    }
+
+    #[test]
+    fn readiness_waits_for_every_component_and_allows_a_grace() {
+        let h = Health::default();
+        let needs = [
+            Need {
+                component: "matrix",
+                grace: Duration::ZERO,
+                leader_only: false,
+            },
+            Need {
+                component: "imap",
+                grace: Duration::from_secs(30),
+                leader_only: true,
+            },
+        ];
+        let r = h.readiness(&needs);
+        assert!(
+            !r.ready && r.failing == ["matrix"],
+            "a standby needs no IMAP: {r:?}"
+        );
+        h.set_leader(true);
+        let r = h.readiness(&needs);
+        assert!(!r.ready && r.failing == ["matrix", "imap"], "{r:?}");
+        h.set("matrix", true);
+        h.set("imap", true);
+        assert!(h.readiness(&needs).ready);
+        h.set("imap", false);
+        let now = Instant::now();
+        assert!(h.readiness_at(&needs, now).ready, "within the grace");
+        let later = now + Duration::from_secs(31);
+        assert_eq!(h.readiness_at(&needs, later).failing, ["imap"]);
+        h.set("matrix", false);
+        assert_eq!(h.readiness_at(&needs, now).failing, ["matrix"]);
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! before they are sent.
 
 pub mod applications;
+pub mod audit;
 pub mod bridge;
 pub mod calendar;
 pub mod chat;
@@ -33,8 +34,11 @@ pub mod daemon;
 pub mod failpoint;
 pub mod health;
 pub mod http;
+pub mod lease;
 pub mod mail;
 pub mod markup;
 pub mod matrix;
+pub mod metrics;
 pub mod outbox;
+pub mod privacy;
 pub mod storage;

@@ -304,6 +304,51 @@ fn escape_line(line: &str, out: &mut String) {
     }
 }
 
+/// `text` with the local part of every mail address replaced by `…` (`…@example.org`), for
+/// log lines at `info` and above: a server's refusal names the recipient, the log must not.
+pub fn mask_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        let local_start = rest[..at]
+            .rfind(|c: char| !(c.is_alphanumeric() || "._%+-!#$&'*/=?^`{|}~".contains(c)))
+            .map_or(0, |i| {
+                i + rest[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let has_domain = rest[at + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric());
+        out.push_str(&rest[..local_start]);
+        if local_start < at && has_domain {
+            out.push('…');
+        } else {
+            out.push_str(&rest[local_start..at]);
+        }
+        out.push('@');
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_addresses;
+
+    #[test]
+    fn local_parts_are_masked_and_the_rest_stays() {
+        assert_eq!(
+            mask_addresses("5.1.1 <jane.doe+wg@refused.test>: Recipient address rejected"),
+            "5.1.1 <…@refused.test>: Recipient address rejected"
+        );
+        assert_eq!(mask_addresses("a@b, c@d"), "…@b, …@d");
+        assert_eq!(mask_addresses("no address here"), "no address here");
+        assert_eq!(mask_addresses("trailing @ sign"), "trailing @ sign");
+        assert_eq!(mask_addresses("Ünïcode@exämple.eu"), "…@exämple.eu");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

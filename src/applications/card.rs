@@ -191,6 +191,39 @@ pub fn role_name(r: &Application) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_string))
 }
 
+/// The card as configured: in full, or with the summary fields only.
+pub fn content_as(
+    s: &Settings,
+    e: &Eoi,
+    title: &str,
+    hint: bool,
+    notes: &[String],
+) -> serde_json::Value {
+    if s.minimal_cards {
+        summary_content(e, title)
+    } else {
+        content(s, e, title, hint, notes)
+    }
+}
+
+/// The minimised card: name, group(s) and status; the rest is one command away.
+pub fn summary_content(e: &Eoi, title: &str) -> serde_json::Value {
+    let esc = crate::markup::escape_markdown_line;
+    let name = e.record.name.as_deref().map_or("—".to_owned(), esc);
+    let groups = match (&e.group_slug, e.record.groups.is_empty()) {
+        (Some(g), _) => esc(g),
+        (None, false) => esc(&e.record.groups.join(", ")),
+        (None, true) => "—".to_owned(),
+    };
+    let md = format!(
+        "**{title} #{}** — {name} · {groups} · status **{}**\n\n`!eoi show {}` for the full record; react ✅ to accept or ❌ to decline.",
+        e.id, e.status, e.id
+    );
+    let mut content = crate::chat::notice_markdown(&md);
+    content[CONTENT_KEY] = json!({ "id": e.id, "status": e.status });
+    content
+}
+
 /// The card's event content: the Markdown as a notice plus the structured record (its long
 /// texts cut), with `notes` (Markdown the caller escaped) under the fields.
 pub fn content(

@@ -56,6 +56,9 @@ pub async fn run(cmd: EoiCmd, config: Config) -> anyhow::Result<()> {
             }
             let db = Db::connect(&config.database_url()?, config.database.max_connections).await?;
             let eois = store::list(&db, group.as_deref(), status.as_deref()).await?;
+            let actor = crate::audit::cli_actor();
+            let what = format!("{} application(s)", eois.len());
+            crate::audit::record(&db.pool, &actor, "eoi.export", &what, None).await?;
             match format {
                 Format::Csv => print!("{}", export::csv(&eois)),
                 Format::Json => println!("{}", serde_json::to_string_pretty(&export::json(&eois))?),

@@ -173,7 +173,7 @@ pub async fn execute(
                 .event_id
                 .map(str::to_string)
                 .unwrap_or_else(|| crate::storage::now_ms().to_string());
-            ctx.ask(id, &tail, &key).await?
+            ctx.ask(id, &tail, &key, inv.sender).await?
         }
         _ => return Ok(usage()),
     };
@@ -182,6 +182,14 @@ pub async fn execute(
 
 /// The file upload into the (encrypted) room asked in, the code block from the CLI.
 async fn export(ctx: &Applications, inv: &Invocation<'_>) -> anyhow::Result<Reply> {
+    crate::audit::record(
+        &ctx.db.pool,
+        inv.sender,
+        "eoi.export",
+        "all applications",
+        None,
+    )
+    .await?;
     if let Some(room) = &inv.context.room_id {
         if !inv.context.encrypted && !ctx.s.cfg.export_unencrypted {
             return Ok(Reply::text(

@@ -447,11 +447,11 @@ impl Applications {
         let room = self.s.management_room.clone();
         let root = conn.event_id_for(&Key::EoiCard(id)).await?;
         let key = if created {
-            let content = card::content(&self.s, &eoi, "Expression of interest", true, &notes);
+            let content = card::content_as(&self.s, &eoi, "Expression of interest", true, &notes);
             conn.post(Key::EoiCard(id), &room, content).await?;
             Key::EoiCard(id)
         } else {
-            let content = card::content(
+            let content = card::content_as(
                 &self.s,
                 &eoi,
                 "Expression of interest updated",

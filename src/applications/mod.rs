@@ -42,6 +42,10 @@ pub struct Settings {
     pub extract: extract::ExtractConfig,
     /// Our receiving servers' authserv-ids (`mailbox.authserv_id`).
     pub authserv_ids: Vec<String>,
+    /// Cards show name, group and status only (`privacy.minimal_cards`).
+    pub minimal_cards: bool,
+    /// The space accepted applicants are invited to (`matrix.space`).
+    pub space: Option<String>,
 }
 
 impl Settings {
@@ -53,6 +57,8 @@ impl Settings {
             management_room: config.matrix.management_room.clone(),
             extract: intake::extract_config(config),
             authserv_ids: config.mailbox.authserv_id.clone(),
+            minimal_cards: config.privacy.minimal_cards,
+            space: config.matrix.space.clone(),
         }
     }
 

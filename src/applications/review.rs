@@ -135,6 +135,15 @@ impl Applications {
         .execute(&mut *tx)
         .await?;
         store::transition(&mut *tx, id, status, Some(actor), crate::storage::now_ms()).await?;
+        let action = format!("eoi.{status}");
+        crate::audit::record(
+            &mut *tx,
+            actor,
+            &action,
+            &format!("eoi #{id}"),
+            group.as_deref(),
+        )
+        .await?;
         tx.mail(Key::Decision { eoi: id, n }, &mail, Report::none())
             .await?;
         if let Some((user, room)) = &invite {
@@ -143,8 +152,16 @@ impl Applications {
                 user: user.clone(),
             };
             let report = Report::in_room(&self.s.management_room, None);
-            tx.matrix(Key::EoiInvite { eoi: id, n }, op, None, report)
+            tx.matrix(Key::EoiInvite { eoi: id, n }, op, None, report.clone())
                 .await?;
+            if let Some(space) = &self.s.space {
+                let op = MatrixOp::Invite {
+                    room: space.clone(),
+                    user: user.clone(),
+                };
+                tx.matrix(Key::EoiSpaceInvite { eoi: id, n }, op, None, report)
+                    .await?;
+            }
         }
         tx.commit().await?;
         tracing::info!(eoi = id, status, actor, "application decided");
@@ -198,6 +215,14 @@ impl Applications {
             .execute(&mut *tx)
             .await?;
         store::transition(&mut *tx, id, "under_review", Some(actor), now).await?;
+        crate::audit::record(
+            &mut *tx,
+            actor,
+            "eoi.under_review",
+            &format!("eoi #{id}"),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         tracing::info!(eoi = id, actor, "application under review");
         Ok(format!(
@@ -209,7 +234,13 @@ impl Applications {
 
     /// Mails the secretariat's question to the applicant; `at` (the command's event) makes it
     /// idempotent. The answer comes back into the card's thread.
-    pub async fn ask(&self, id: i64, question: &str, at: &str) -> anyhow::Result<String> {
+    pub async fn ask(
+        &self,
+        id: i64,
+        question: &str,
+        at: &str,
+        actor: &str,
+    ) -> anyhow::Result<String> {
         let Some(e) = store::get(&self.db.pool, id).await? else {
             return Ok(format!("No application #{id}."));
         };
@@ -243,6 +274,8 @@ impl Applications {
             report,
         )
         .await?;
+        // The question itself may hold personal data: the trail names the record only.
+        crate::audit::record(&mut *tx, actor, "eoi.ask", &format!("eoi #{id}"), None).await?;
         tx.commit().await?;
         let back = if card.is_some() {
             "; the answer will come back into the card's thread"

@@ -281,6 +281,15 @@ pub async fn list(db: &Db, group: Option<&str>, status: Option<&str>) -> anyhow:
     Ok(out)
 }
 
+/// How many records are in each status (for `/metrics`).
+pub async fn count_by_status(db: &Db) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT status, COUNT(*) FROM eoi GROUP BY status ORDER BY status")
+            .fetch_all(&db.pool)
+            .await?,
+    )
+}
+
 /// Accepted (members, leaders) of a group's core team; experts are not counted.
 pub async fn team_size<'e, E>(ex: E, group: &str) -> anyhow::Result<(u32, u32)>
 where

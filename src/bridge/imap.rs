@@ -165,6 +165,8 @@ pub struct Imap {
     pub pipeline: Arc<Notify>,
     /// For the report of a UIDVALIDITY change.
     pub outbox: Outbox,
+    /// Reconnects are counted here.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// A message as listed at a UIDVALIDITY change: UID, size, INTERNALDATE (ms), Message-ID header.
@@ -198,6 +200,7 @@ impl Imap {
                     }
                     tracing::warn!(error = format!("{e:#}"), retry_in = ?backoff, "IMAP connection failed");
                     self.health.set("imap", false);
+                    self.metrics.imap_reconnect();
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = cancel.cancelled() => return Ok(()),

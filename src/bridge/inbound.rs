@@ -243,7 +243,8 @@ pub async fn store(db: &Db, f: Fetched<'_>) -> anyhow::Result<Option<i64>> {
         .await?;
     tx.commit().await?;
     if state == "duplicate" {
-        tracing::info!(uid = f.uid, key, "duplicate Message-ID: not handled again");
+        tracing::info!(uid = f.uid, "duplicate Message-ID: not handled again");
+        tracing::debug!(uid = f.uid, key, "the duplicate's Message-ID");
     }
     Ok(row.map(|r| r.get::<i64, _>(0)))
 }

@@ -53,6 +53,8 @@ pub struct Pipeline {
     pub bridge: Arc<BridgeConfig>,
     /// Woken by the IMAP worker when mail was stored.
     pub wake: Arc<Notify>,
+    /// Mails handled, by kind.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// A part of the mail to post in its thread, with its bytes.
@@ -308,7 +310,8 @@ impl Pipeline {
             // Our own mail come back (a copy to ourselves, a loop): never bridged or answered.
             inbound::mark_done(&mut tx, mail.id, kind, None).await?;
             tx.commit().await?;
-            tracing::info!(id = mail.id, key = %mail.message_key, "own mail come back: ignored");
+            self.metrics.mail_ingested(kind.as_str());
+            tracing::info!(id = mail.id, "own mail come back: ignored");
             return Ok(());
         }
         // A delivery report about a mail we sent goes into that mail's thread.
@@ -446,7 +449,9 @@ impl Pipeline {
         }
         inbound::mark_done(&mut tx, mail.id, kind, decision.route.group.as_deref()).await?;
         tx.commit().await?;
-        tracing::info!(id = mail.id, uid = mail.uid, key = %mail.message_key, kind = kind.as_str(), group = ?decision.route.group, why = decision.route.why, "mail routed");
+        self.metrics.mail_ingested(kind.as_str());
+        tracing::debug!(id = mail.id, key = %mail.message_key, "mail routed: its Message-ID");
+        tracing::info!(id = mail.id, uid = mail.uid, kind = kind.as_str(), group = ?decision.route.group, why = decision.route.why, "mail routed");
         if let Some(outcome) = &intake {
             tracing::info!(
                 id = mail.id,
@@ -727,7 +732,11 @@ impl Pipeline {
 
     /// Keeps the mail with the reason and tells the management room.
     pub async fn quarantine(&self, mail: &Stored, reason: &str) -> anyhow::Result<()> {
-        tracing::warn!(id = mail.id, key = %mail.message_key, reason, "mail quarantined");
+        tracing::warn!(
+            id = mail.id,
+            reason = crate::markup::mask_addresses(reason),
+            "mail quarantined"
+        );
         // Record, state and report commit together: a crash cannot quarantine a mail twice.
         let mut tx = self.outbox.begin().await?;
         let qid =
@@ -742,7 +751,9 @@ impl Pipeline {
         let room = self.outbox.management_room().to_owned();
         tx.post(Key::Quarantine(qid), &room, crate::chat::notice(&text))
             .await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.metrics.mail_ingested("quarantined");
+        Ok(())
     }
 }
 

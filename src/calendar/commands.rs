@@ -193,6 +193,15 @@ pub async fn on_reaction(
         Key::Proposal(id) => {
             if key == "✅" && is_secretariat {
                 super::detect::accept(ctx, room_id, *id).await?;
+                let target = format!("proposal #{id}");
+                crate::audit::record(
+                    &ctx.db.pool,
+                    sender,
+                    "calendar.proposal.accept",
+                    &target,
+                    None,
+                )
+                .await?;
             }
             Ok(true)
         }

@@ -336,6 +336,18 @@ pub async fn firing(db: &Db, key: &str) -> anyhow::Result<Option<i64>> {
     Ok(row.map(|r| r.0))
 }
 
+/// Reminders fired so far (cron jobs left out): (on time, late, skipped as too old), for
+/// `/metrics`.
+pub async fn fired_counts(db: &Db) -> anyhow::Result<(i64, i64, i64)> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT late, COUNT(*) FROM calendar_fired WHERE key NOT LIKE 'job:%' GROUP BY late",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let n = |how: Firing| rows.iter().find(|r| r.0 == how as i64).map_or(0, |r| r.1);
+    Ok((n(Firing::OnTime), n(Firing::Late), n(Firing::Skipped)))
+}
+
 /// A proposal from mail, stored.
 #[derive(Clone, Debug)]
 pub struct StoredProposal {

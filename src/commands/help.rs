@@ -18,6 +18,8 @@ pub fn all() -> impl Iterator<Item = &'static (&'static str, &'static str, &'sta
         .chain(crate::calendar::commands::HELP)
         .chain(super::outbox::HELP)
         .chain(super::mail::HELP)
+        .chain(super::audit::HELP)
+        .chain(crate::privacy::commands::HELP)
 }
 
 pub fn reply(prefix: &str, topic: Option<&str>, is_admin: bool) -> Reply {

@@ -8,6 +8,7 @@
 //! shown as inert code (`crate::markup::code`): whatever was typed never becomes markup.
 //! A secretariat command from someone else is refused with the reason the caller found.
 
+mod audit;
 mod help;
 pub mod mail;
 mod outbox;
@@ -108,8 +109,12 @@ impl Commands {
                     Reply::text(format!(
                         "`{prefix}mail` starts a conversation in a room: write it there, the text on the next lines."
                     ))
+                } else if crate::privacy::commands::handles(&name) {
+                    crate::privacy::commands::execute(&self.outbox, inv, &args).await?
+                } else if audit::handles(&name) {
+                    audit::execute(self.outbox.db(), inv, &args).await?
                 } else if outbox::handles(&name) {
-                    outbox::execute(&self.outbox, &args).await?
+                    outbox::execute(&self.outbox, inv.sender, &args).await?
                 } else {
                     let typed = crate::markup::truncate(&name, 64);
                     Reply::text(format!(

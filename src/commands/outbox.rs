@@ -15,7 +15,7 @@ pub fn handles(name: &str) -> bool {
     name == "outbox"
 }
 
-pub async fn execute(outbox: &Outbox, args: &[&str]) -> anyhow::Result<Reply> {
+pub async fn execute(outbox: &Outbox, actor: &str, args: &[&str]) -> anyhow::Result<Reply> {
     let db = outbox.db();
     match args {
         ["retry", what] => {
@@ -27,7 +27,10 @@ pub async fn execute(outbox: &Outbox, args: &[&str]) -> anyhow::Result<Reply> {
                 },
             };
             let requeued = queue::retry(db, id).await?;
-            for (_, t) in &requeued {
+            for (n, t) in &requeued {
+                let target = format!("outbox #{n}");
+                crate::audit::record(&db.pool, actor, "outbox.retry", &target, Some(t.as_str()))
+                    .await?;
                 outbox.wake(*t);
             }
             Ok(Reply::text(match (requeued.len(), id) {

@@ -66,3 +66,7 @@ pub(super) fn two() -> u32 {
 pub(super) fn three() -> u32 {
     3
 }
+
+pub fn default_imap_grace() -> u64 {
+    30
+}

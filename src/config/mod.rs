@@ -63,6 +63,46 @@ pub struct Config {
     pub outbox: OutboxConfig,
     #[serde(default)]
     pub bridge: BridgeConfig,
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+}
+
+/// Data protection: retention of records per status, and what cards show.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Records in a status are erased (records, history, attachments, mails; their room
+    /// events redacted) this long after their last change: `{ declined = "180d" }`.
+    #[serde(deserialize_with = "retention_map")]
+    pub retention: std::collections::BTreeMap<String, chrono::TimeDelta>,
+    /// How often the purge runs.
+    #[serde(with = "duration_text")]
+    pub purge_every: chrono::TimeDelta,
+    /// Cards show the name, the group and the status only; `!eoi show` has the rest.
+    pub minimal_cards: bool,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            retention: Default::default(),
+            purge_every: chrono::TimeDelta::days(1),
+            minimal_cards: false,
+        }
+    }
+}
+
+fn retention_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, chrono::TimeDelta>, D::Error> {
+    let raw = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(k, v)| {
+            parse_offset(&v)
+                .map(|t| (k.clone(), t))
+                .map_err(|e| serde::de::Error::custom(format!("`{k}`: {e}")))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,11 +254,24 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `127.0.0.1:8080`. Unset: no HTTP listener.
     pub listen: Option<String>,
+    /// `/readyz` still counts IMAP as up this many seconds after its connection was lost
+    /// (the worker reconnects within a few seconds after a server restart).
+    #[serde(default = "default_imap_grace")]
+    pub imap_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            imap_grace_secs: default_imap_grace(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

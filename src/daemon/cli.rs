@@ -57,10 +57,58 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: crate::calendar::cli::CalendarCmd,
     },
+    /// Create or adopt the space, the management room and the group rooms (safe to rerun).
+    Setup {
+        /// Aliases of created rooms: `#PREFIX:server`, `#PREFIX-secretariat:…`, `#PREFIX-<slug>:…`.
+        #[arg(long, default_value = "wg")]
+        alias_prefix: String,
+        /// Write the room ids into the configuration file.
+        #[arg(long)]
+        write: bool,
+    },
+    /// The audit trail: who did what, when (oldest first).
+    Audit {
+        /// Only entries from this date (`2026-05-01`) or instant (RFC 3339) on.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Back up the database (SQLite, online) and the Matrix session and stores into DEST.
+    Backup {
+        /// A new (or empty) directory.
+        dest: PathBuf,
+    },
+    /// Put a backup back (the daemon must be stopped).
+    Restore {
+        src: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Data protection: export or erase everything held about a mail address.
+    Privacy {
+        #[command(subcommand)]
+        cmd: PrivacyCmd,
+    },
     /// What is waiting to be sent or failed; requeue failed items.
     Outbox {
         #[command(subcommand)]
         cmd: OutboxCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCmd {
+    /// Print, as JSON, everything held about ADDRESS (GDPR Art. 15).
+    Export { address: String },
+    /// Erase everything held about ADDRESS and redact the bot's posts about it (Art. 17).
+    Erase {
+        address: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -156,7 +204,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config)) {
+    match runtime.block_on(dispatch(cli.command, config, cli.config.clone())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -173,7 +221,7 @@ fn db_kind(c: &Config) -> &'static str {
     }
 }
 
-async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
+async fn dispatch(cmd: Cmd, config: Config, config_path: std::path::PathBuf) -> anyhow::Result<()> {
     match cmd {
         Cmd::Run => {
             crate::calendar::check(&config)?;
@@ -196,9 +244,10 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
             if let Err(e) = parts.calendar.load_file().await {
                 eprintln!("convene: warning: {e:#}");
             }
+            let actor = crate::audit::cli_actor();
             let inv = crate::chat::Invocation {
                 text: text.trim(),
-                sender: "cli",
+                sender: &actor,
                 group: group.as_deref(),
                 is_admin: true,
                 in_management_room: group.is_none(),
@@ -227,8 +276,166 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
                     if id.is_none() && !failed {
                         anyhow::bail!("name an item (`convene outbox retry 12`) or `--failed`");
                     }
-                    let n = crate::outbox::queue::retry(db, id).await?.len();
+                    let requeued = crate::outbox::queue::retry(db, id).await?;
+                    let actor = crate::audit::cli_actor();
+                    for (n, t) in &requeued {
+                        let target = format!("outbox #{n}");
+                        crate::audit::record(
+                            &db.pool,
+                            &actor,
+                            "outbox.retry",
+                            &target,
+                            Some(t.as_str()),
+                        )
+                        .await?;
+                    }
+                    let n = requeued.len();
                     println!("requeued {n} item(s); the running daemon sends them");
+                }
+            }
+            Ok(())
+        }
+        Cmd::Setup {
+            alias_prefix,
+            write,
+        } => {
+            let report = crate::matrix::setup::run(&config, &alias_prefix).await?;
+            for change in &report.changes {
+                println!("{change}");
+            }
+            if report.changes.is_empty() {
+                println!("everything was in place: no changes");
+            }
+            for p in &report.rooms {
+                println!("{} = \"{}\"", p.what, p.room_id);
+            }
+            if write {
+                let text = std::fs::read_to_string(&config_path)?;
+                let new = crate::matrix::setup::write_ids(&text, &report)?;
+                if new != text {
+                    std::fs::write(&config_path, new)?;
+                    println!("room ids written into {}", config_path.display());
+                }
+            }
+            if !report.changes.is_empty() {
+                let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
+                let detail = format!("{} change(s)", report.changes.len());
+                crate::audit::record(
+                    &db.pool,
+                    &crate::audit::cli_actor(),
+                    "setup",
+                    "the space and its rooms",
+                    Some(&detail),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Cmd::Audit { since, limit } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let db = crate::storage::Db::connect(&config.database_url()?, 1).await?;
+            let entries = crate::audit::list(&db, since, limit).await?;
+            if entries.is_empty() {
+                println!("(no audit entries)");
+            } else {
+                println!("{}", crate::audit::render_plain(&entries));
+            }
+            Ok(())
+        }
+        Cmd::Backup { dest } => {
+            let url = config.database_url()?;
+            let db = crate::storage::Db::connect(&url, 1).await?;
+            let m =
+                crate::storage::backup::backup(&url, db.backend, &config.state_dir, &dest).await?;
+            let target = dest.display().to_string();
+            crate::audit::record(
+                &db.pool,
+                &crate::audit::cli_actor(),
+                "backup",
+                &target,
+                None,
+            )
+            .await?;
+            println!("backed up into {target}");
+            if m.backend == "postgres" {
+                println!(
+                    "the database is PostgreSQL: back it up with pg_dump (see the README);                      this backup holds the Matrix session and stores"
+                );
+            }
+            Ok(())
+        }
+        Cmd::Restore { src, yes } => {
+            let lock = crate::storage::backup::DaemonLock::take(&config.state_dir)?;
+            if !yes
+                && !confirm(&format!(
+                    "Replace the database and the Matrix state of {} with the backup in {}?",
+                    config.state_dir.display(),
+                    src.display()
+                ))?
+            {
+                anyhow::bail!("not restored");
+            }
+            let url = config.database_url()?;
+            let backend = if url.starts_with("sqlite:") {
+                crate::storage::Backend::Sqlite
+            } else {
+                crate::storage::Backend::Postgres
+            };
+            let m = crate::storage::backup::restore(&url, backend, &config.state_dir, &src, &lock)
+                .await?;
+            drop(lock);
+            let db = crate::storage::Db::connect(&url, 1).await?;
+            let target = src.display().to_string();
+            let detail = format!("backup of {}", m.created_at);
+            crate::audit::record(
+                &db.pool,
+                &crate::audit::cli_actor(),
+                "restore",
+                &target,
+                Some(&detail),
+            )
+            .await?;
+            println!("restored the backup of {} from {target}", m.created_at);
+            if m.backend == "postgres" {
+                println!("the database is PostgreSQL: restore it with pg_restore (see the README)");
+            }
+            Ok(())
+        }
+        Cmd::Privacy { cmd } => {
+            let parts = super::Parts::build(&config).await?;
+            let actor = crate::audit::cli_actor();
+            match cmd {
+                PrivacyCmd::Export { address } => {
+                    let json = crate::privacy::export(&parts.db, &address).await?;
+                    let n = json["applications"].as_array().map_or(0, Vec::len);
+                    crate::audit::record(
+                        &parts.db.pool,
+                        &actor,
+                        "privacy.export",
+                        "an address",
+                        Some(&format!("{n} application(s)")),
+                    )
+                    .await?;
+                    println!("{}", serde_json::to_string_pretty(&json)?);
+                }
+                PrivacyCmd::Erase { address, yes } => {
+                    let address = crate::privacy::normalise(&address)?;
+                    if !yes {
+                        let held = crate::privacy::find(&parts.db, Some(&address), &[]).await?;
+                        let q = format!(
+                            "Erase {} application(s), {} mail(s) and the bot's posts about {address}? This cannot be undone.",
+                            held.eois.len(),
+                            held.mails.len()
+                        );
+                        if !confirm(&q)? {
+                            anyhow::bail!("nothing erased");
+                        }
+                    }
+                    let e = crate::privacy::erase(&parts.outbox, &address, &actor).await?;
+                    println!(
+                        "erased: {}; the running daemon redacts the room events",
+                        e.summary()
+                    );
                 }
             }
             Ok(())
@@ -237,6 +444,30 @@ async fn dispatch(cmd: Cmd, config: Config) -> anyhow::Result<()> {
         Cmd::Calendar { cmd } => crate::calendar::cli::run(cmd, config).await,
         Cmd::CheckConfig | Cmd::PrintConfig => Ok(()),
     }
+}
+
+/// Asks on the terminal; true for `y` or `yes`.
+pub fn confirm(question: &str) -> anyhow::Result<bool> {
+    use std::io::Write;
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// `2026-05-01` (midnight UTC) or an RFC 3339 instant, as Unix milliseconds.
+fn parse_since(text: &str) -> anyhow::Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| {
+        format!("--since {text:?}: not a date (2026-05-01) or RFC 3339 instant")
+    })?;
+    Ok(day
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis())
 }
 
 fn init_tracing(default: &str) {

@@ -2,8 +2,11 @@
 //! them under one cancellation token, tells systemd it is ready, and stops them gracefully.
 //! The command line ([`cli`]) lives here too. Nothing else imports this module.
 //!
-//! Workers: `matrix-sync`, `matrix-outbox`, `pipeline`, `imap`, `smtp-outbox`, `scheduler`,
-//! `http` (when `http.listen` is set); [`supervise`] restarts them.
+//! Workers: `matrix-sync`, `lease`, `http` (when `http.listen` is set) in every process;
+//! `matrix-outbox`, `pipeline`, `imap`, `smtp-outbox`, `scheduler` and `purge` (retention)
+//! only while this process holds the leader's lease (always with SQLite; with PostgreSQL a
+//! second process with the same configuration stands by, see [`crate::lease`]);
+//! [`supervise`] restarts them.
 
 pub mod cli;
 pub mod supervise;
@@ -105,9 +108,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             "smtp.max_attempts is no longer used: transient failures are retried for outbox.retry_for"
         );
     }
+    // One daemon per state directory; `convene restore` waits for it to stop.
+    let _lock = crate::storage::backup::DaemonLock::take(&config.state_dir)?;
     let parts = Parts::build(&config).await?;
     let health = Arc::new(Health::default());
     health.set("database", true);
+    let metrics = crate::metrics::Metrics::default();
     let client = crate::matrix::client::connect(&config.matrix, &config.state_dir).await?;
     let threads = Threads {
         db: parts.db.clone(),
@@ -147,8 +153,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         }
     }
 
-    let policy = Policy::from(&config.outbox);
-    let wake_pipeline = Arc::new(Notify::new());
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     {
@@ -157,58 +161,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
             crate::matrix::sync::run(bot.clone(), c)
         });
     }
-    {
-        let outbox = parts.outbox.clone();
-        let client = client.clone();
-        let db = parts.db.clone();
-        supervise::spawn(&tracker, &cancel, &health, "matrix-outbox", move |c| {
-            let transport = MatrixTransport::new(client.clone(), db.clone());
-            runner::run(outbox.clone(), transport, policy, c)
-        });
-    }
-    {
-        let outbox = parts.outbox.clone();
-        let smtp = config.smtp.clone();
-        supervise::spawn(&tracker, &cancel, &health, "smtp-outbox", move |c| {
-            let outbox = outbox.clone();
-            let smtp = smtp.clone();
-            async move { runner::run(outbox, Smtp::new(&smtp)?, policy, c).await }
-        });
-    }
-    {
-        let pipeline = Pipeline {
-            db: parts.db.clone(),
-            outbox: parts.outbox.clone(),
-            apps: parts.apps.clone(),
-            calendar: parts.calendar.clone(),
-            routing: Arc::new(Routing::from_config(&config)),
-            bridge: Arc::new(config.bridge.clone()),
-            wake: wake_pipeline.clone(),
-        };
-        supervise::spawn(&tracker, &cancel, &health, "pipeline", move |c| {
-            pipeline.clone().run(c)
-        });
-    }
-    {
-        let imap = Imap {
-            db: parts.db.clone(),
-            cfg: config.mailbox.clone(),
-            health: health.clone(),
-            pipeline: wake_pipeline.clone(),
-            outbox: parts.outbox.clone(),
-        };
-        supervise::spawn(&tracker, &cancel, &health, "imap", move |c| {
-            imap.clone().run(c)
-        });
-    }
-    {
-        let calendar = parts.calendar.clone();
-        supervise::spawn(&tracker, &cancel, &health, "scheduler", move |c| {
-            crate::calendar::scheduler::run(calendar.clone(), c)
-        });
-    }
+    // Ingestion, the outboxes, the scheduler and the purge run where the lease is held.
+    let leader = Leader {
+        config: Arc::new(config.clone()),
+        db: parts.db.clone(),
+        outbox: parts.outbox.clone(),
+        apps: parts.apps.clone(),
+        calendar: parts.calendar.clone(),
+        client: client.clone(),
+        health: health.clone(),
+        metrics: metrics.clone(),
+    };
+    supervise::spawn(&tracker, &cancel, &health, "lease", move |c| {
+        leader.clone().run(c)
+    });
     if let Some(addr) = config.http.listen.clone() {
-        let app = crate::http::router(health.clone(), parts.calendar.clone());
+        let ops = crate::http::Ops {
+            health: health.clone(),
+            metrics: metrics.clone(),
+            db: parts.db.clone(),
+            needs: ready_needs(&config),
+        };
+        let app = crate::http::router(ops, parts.calendar.clone());
         supervise::spawn(&tracker, &cancel, &health, "http", move |c| {
             crate::http::serve(addr.clone(), app.clone(), c)
         });
@@ -229,6 +203,197 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         tracing::warn!("some workers did not stop within 20 s");
     }
     Ok(())
+}
+
+/// The workers only the leader runs, started each time this process takes the lease and
+/// stopped when it loses it.
+#[derive(Clone)]
+struct Leader {
+    config: Arc<Config>,
+    db: Db,
+    outbox: Outbox,
+    apps: Applications,
+    calendar: crate::calendar::Service,
+    client: matrix_sdk::Client,
+    health: Arc<Health>,
+    metrics: crate::metrics::Metrics,
+}
+
+impl Leader {
+    /// Follows until the lease is free, leads while it is held; until cancelled.
+    async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let me = crate::lease::holder();
+        loop {
+            let term = loop {
+                match crate::lease::try_acquire(&self.db, me).await {
+                    Ok(Some(term)) => break term,
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = format!("{e:#}"), "lease: database error"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::lease::RENEW_EVERY) => {}
+                    _ = cancel.cancelled() => return Ok(()),
+                }
+            };
+            tracing::info!(
+                term,
+                holder = me,
+                "leading: ingestion, outboxes and scheduler run here"
+            );
+            self.health.set_leader(true);
+            let token = cancel.child_token();
+            // An error or a panic here stops the leader's workers too.
+            let guard = token.clone().drop_guard();
+            let workers = TaskTracker::new();
+            self.spawn(&workers, &token);
+            workers.close();
+            let mut renewed = tokio::time::Instant::now();
+            let stopping = loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(crate::lease::RENEW_EVERY) => {}
+                    _ = cancel.cancelled() => break true,
+                }
+                match crate::lease::renew(&self.db, me, term).await {
+                    Ok(true) => renewed = tokio::time::Instant::now(),
+                    Ok(false) => {
+                        tracing::warn!(term, "lease: taken over by the other process");
+                        break false;
+                    }
+                    Err(e) if renewed.elapsed() >= crate::lease::TTL / 2 => {
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "lease: cannot renew; no longer leading"
+                        );
+                        break false;
+                    }
+                    Err(_) => {}
+                }
+            };
+            drop(guard);
+            self.health.set_leader(false);
+            // Its IMAP connection is gone with its workers (a standby does not need one).
+            self.health.set("imap", false);
+            if tokio::time::timeout(Duration::from_secs(20), workers.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("some leader workers did not stop within 20 s");
+            }
+            if stopping {
+                let _ = crate::lease::release(&self.db, me).await;
+                return Ok(());
+            }
+        }
+    }
+
+    fn spawn(&self, tracker: &TaskTracker, cancel: &CancellationToken) {
+        let config = &self.config;
+        let health = &self.health;
+        let metrics = &self.metrics;
+        let policy = Policy::from(&config.outbox);
+        let wake_pipeline = Arc::new(Notify::new());
+        {
+            let outbox = self.outbox.clone();
+            let client = self.client.clone();
+            let db = self.db.clone();
+            let metrics = metrics.clone();
+            supervise::spawn(tracker, cancel, health, "matrix-outbox", move |c| {
+                let transport = MatrixTransport::new(client.clone(), db.clone());
+                runner::run(outbox.clone(), transport, policy, metrics.clone(), c)
+            });
+        }
+        {
+            let outbox = self.outbox.clone();
+            let smtp = config.smtp.clone();
+            let metrics = metrics.clone();
+            supervise::spawn(tracker, cancel, health, "smtp-outbox", move |c| {
+                let outbox = outbox.clone();
+                let smtp = smtp.clone();
+                let metrics = metrics.clone();
+                async move {
+                    let transport = Smtp::new(&smtp)?.with_stages(outbox.db().clone());
+                    runner::run(outbox, transport, policy, metrics, c).await
+                }
+            });
+        }
+        {
+            let pipeline = Pipeline {
+                db: self.db.clone(),
+                outbox: self.outbox.clone(),
+                apps: self.apps.clone(),
+                calendar: self.calendar.clone(),
+                routing: Arc::new(Routing::from_config(config)),
+                bridge: Arc::new(config.bridge.clone()),
+                wake: wake_pipeline.clone(),
+                metrics: metrics.clone(),
+            };
+            supervise::spawn(tracker, cancel, health, "pipeline", move |c| {
+                pipeline.clone().run(c)
+            });
+        }
+        {
+            let imap = Imap {
+                db: self.db.clone(),
+                cfg: config.mailbox.clone(),
+                health: health.clone(),
+                pipeline: wake_pipeline.clone(),
+                outbox: self.outbox.clone(),
+                metrics: metrics.clone(),
+            };
+            supervise::spawn(tracker, cancel, health, "imap", move |c| {
+                imap.clone().run(c)
+            });
+        }
+        {
+            let purge = crate::privacy::purge::Purge {
+                outbox: self.outbox.clone(),
+                retention: config
+                    .privacy
+                    .retention
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect(),
+                every: config
+                    .privacy
+                    .purge_every
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(86_400))
+                    .max(Duration::from_secs(1)),
+            };
+            supervise::spawn(tracker, cancel, health, "purge", move |c| {
+                purge.clone().run(c)
+            });
+        }
+        {
+            let calendar = self.calendar.clone();
+            supervise::spawn(tracker, cancel, health, "scheduler", move |c| {
+                crate::calendar::scheduler::run(calendar.clone(), c)
+            });
+        }
+    }
+}
+
+/// What `/readyz` requires: Matrix synced, IMAP connected (or reconnecting within its
+/// grace; the leader only), the database answering.
+fn ready_needs(config: &Config) -> Vec<crate::health::Need> {
+    use crate::health::Need;
+    vec![
+        Need {
+            component: "matrix",
+            grace: Duration::ZERO,
+            leader_only: false,
+        },
+        Need {
+            component: "imap",
+            grace: Duration::from_secs(config.http.imap_grace_secs),
+            leader_only: true,
+        },
+        Need {
+            component: "database",
+            grace: Duration::ZERO,
+            leader_only: false,
+        },
+    ]
 }
 
 /// Completes on SIGTERM or SIGINT.

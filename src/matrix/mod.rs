@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod secretariat;
+pub mod setup;
 pub mod sync;
 pub mod transport;

@@ -235,7 +235,8 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handle
         }
         let configured = b.room_key(room.room_id().as_str()).is_some();
         if !configured && !b.is_secretariat(ev.sender.as_str()).await {
-            tracing::info!(room = %room.room_id(), inviter = %ev.sender, "rejecting invite from outside the secretariat");
+            tracing::info!(room = %room.room_id(), "rejecting invite from outside the secretariat");
+            tracing::debug!(room = %room.room_id(), inviter = %ev.sender, "the rejected inviter");
             let _ = room.leave().await;
             return;
         }
@@ -260,6 +261,19 @@ async fn on_invite(ev: StrippedRoomMemberEvent, room: Room, Handler(bot): Handle
 }
 
 async fn on_message(ev: OriginalSyncRoomMessageEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    if !bot.health.leader() {
+        // A standby: the leader answers; this process steps in (claims the event) only when
+        // the leader has not done so in a few seconds.
+        tokio::spawn(async move {
+            tokio::time::sleep(crate::lease::STANDBY_DELAY).await;
+            let b = bot.clone();
+            guarded(&bot, "message", async move {
+                handle_message(&b, ev, room).await
+            })
+            .await;
+        });
+        return;
+    }
     let b = bot.clone();
     guarded(&bot, "message", async move {
         handle_message(&b, ev, room).await
@@ -273,6 +287,18 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     }
     crate::failpoint::panic_if("matrix-handler");
     let room_id = room.room_id().to_string();
+    // Both processes of a pair sync; the first to claim the event handles it.
+    match crate::lease::claim(bot.outbox.db(), ev.event_id.as_str()).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "cannot claim the event; not handled"
+            );
+            return;
+        }
+    }
     let thread_root = match &ev.content.relates_to {
         Some(Relation::Thread(t)) => Some(t.event_id.to_string()),
         _ => None,
@@ -430,29 +456,21 @@ async fn queue_reply(
 }
 
 async fn on_reaction(ev: OriginalSyncReactionEvent, room: Room, Handler(bot): Handler<Arc<Bot>>) {
+    if !bot.health.leader() {
+        // A standby, as for messages.
+        tokio::spawn(async move {
+            tokio::time::sleep(crate::lease::STANDBY_DELAY).await;
+            let b = bot.clone();
+            guarded(&bot, "reaction", async move {
+                handle_reaction(&b, ev, room).await
+            })
+            .await;
+        });
+        return;
+    }
     let b = bot.clone();
     guarded(&bot, "reaction", async move {
-        if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
-            return;
-        }
-        let target = ev.content.relates_to.event_id.to_string();
-        let key = ev.content.relates_to.key.clone();
-        tracing::debug!(room = %room.room_id(), %target, key, "reaction");
-        let standing = b.standing(ev.sender.as_str()).await;
-        if let Err(e) = b
-            .commands
-            .on_reaction(
-                ev.sender.as_str(),
-                standing.why_not(),
-                room.room_id().as_str(),
-                &target,
-                &key,
-                ev.event_id.as_str(),
-            )
-            .await
-        {
-            tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
-        }
+        handle_reaction(&b, ev, room).await
     })
     .await;
 }
@@ -585,6 +603,36 @@ async fn is_encrypted(room: &Room) -> bool {
             .is_ok_and(|s| s.is_encrypted());
     }
     state.is_encrypted()
+}
+
+async fn handle_reaction(b: &Bot, ev: OriginalSyncReactionEvent, room: Room) {
+    if !b.live.load(Ordering::SeqCst) || Some(ev.sender.as_ref()) == b.client.user_id() {
+        return;
+    }
+    if !crate::lease::claim(b.outbox.db(), ev.event_id.as_str())
+        .await
+        .unwrap_or(false)
+    {
+        return;
+    }
+    let target = ev.content.relates_to.event_id.to_string();
+    let key = ev.content.relates_to.key.clone();
+    tracing::debug!(room = %room.room_id(), %target, key, "reaction");
+    let standing = b.standing(ev.sender.as_str()).await;
+    if let Err(e) = b
+        .commands
+        .on_reaction(
+            ev.sender.as_str(),
+            standing.why_not(),
+            room.room_id().as_str(),
+            &target,
+            &key,
+            ev.event_id.as_str(),
+        )
+        .await
+    {
+        tracing::warn!(error = format!("{e:#}"), "reaction handling failed");
+    }
 }
 
 /// Drops the quoted fallback (`> …` lines) a client puts at the top of a reply.

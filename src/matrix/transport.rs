@@ -118,9 +118,19 @@ impl MatrixTransport {
         &self,
         room: &Room,
         event_type: &str,
-        content: serde_json::Value,
+        mut content: serde_json::Value,
         txn: &str,
+        uncertain: bool,
     ) -> Result<String, SendError> {
+        // The transaction id travels in the content too: another convene process (another
+        // device, whose transaction ids the server does not share) can find the event.
+        if let Some(map) = content.as_object_mut() {
+            map.insert(TXN_KEY.into(), txn.into());
+        }
+        if uncertain && let Some(event) = self.already_sent(room, txn).await {
+            tracing::info!(%event, "found in the room: sent before a takeover, not again");
+            return Ok(event);
+        }
         let txn: OwnedTransactionId = txn.into();
         let response = room
             .send_raw(event_type, content)
@@ -128,6 +138,26 @@ impl MatrixTransport {
             .await
             .map_err(|e| classify(&e, "sending"))?;
         Ok(response.response.event_id.to_string())
+    }
+}
+
+/// The content field holding the outbox transaction id of every event the bot sends.
+pub const TXN_KEY: &str = "org.convene.txn";
+
+impl MatrixTransport {
+    /// The event the bot already posted in `room` with this transaction id, among the
+    /// room's latest events.
+    async fn already_sent(&self, room: &Room, txn: &str) -> Option<String> {
+        let me = self.client.user_id()?.to_string();
+        let mut options = matrix_sdk::room::MessagesOptions::backward();
+        options.limit = 200u32.into();
+        let page = room.messages(options).await.ok()?;
+        page.chunk.iter().find_map(|ev| {
+            let v: serde_json::Value = serde_json::from_str(ev.raw().json().get()).ok()?;
+            (v["sender"] == me.as_str() && v["content"][TXN_KEY] == txn)
+                .then(|| v["event_id"].as_str().map(str::to_owned))
+                .flatten()
+        })
     }
 }
 
@@ -161,11 +191,13 @@ impl Deliver for MatrixTransport {
                 content,
             } => {
                 let room = self.joined(&room).await?;
-                self.send(&room, &event_type, content, txn).await
+                self.send(&room, &event_type, content, txn, item.uncertain)
+                    .await
             }
             MatrixOp::DirectMessage { user, content } => {
                 let room = self.dm_room(&user).await?;
-                self.send(&room, "m.room.message", content, txn).await
+                self.send(&room, "m.room.message", content, txn, item.uncertain)
+                    .await
             }
             MatrixOp::Invite { room, user } => {
                 let room = self.joined(&room).await?;
@@ -178,13 +210,13 @@ impl Deliver for MatrixTransport {
                         MembershipState::Invite | MembershipState::Join
                     )
                 {
-                    tracing::info!(%user, "invite: {user} was already in the room");
+                    tracing::debug!(%user, "invite: {user} was already in the room");
                     return Ok(format!("{user} was already in"));
                 }
                 match room.invite_user_by_id(&uid).await {
                     Ok(()) => Ok(format!("invited {user}")),
                     Err(e) if is_already_member(&e) => {
-                        tracing::info!(%user, "invite: {user} was already in the room");
+                        tracing::debug!(%user, "invite: {user} was already in the room");
                         Ok(format!("{user} was already in"))
                     }
                     Err(e) => Err(classify(&e, "inviting")),
@@ -222,8 +254,14 @@ impl Deliver for MatrixTransport {
             MatrixOp::Replace { room, of, content } => {
                 let target = self.event_of(&of, "edited post").await?;
                 let room = self.joined(&room).await?;
-                self.send(&room, "m.room.message", edit_content(content, &target), txn)
-                    .await
+                self.send(
+                    &room,
+                    "m.room.message",
+                    edit_content(content, &target),
+                    txn,
+                    item.uncertain,
+                )
+                .await
             }
             MatrixOp::MailPost {
                 room,
@@ -239,7 +277,9 @@ impl Deliver for MatrixTransport {
                     .is_encrypted();
                 if encrypted || inline.is_empty() {
                     let content = if encrypted { fallback } else { content };
-                    return self.send(&room, "m.room.message", content, txn).await;
+                    return self
+                        .send(&room, "m.room.message", content, txn, item.uncertain)
+                        .await;
                 }
                 // A resend after a crash uploads again (an orphan in the media repository);
                 // the event itself goes once, by its transaction id.
@@ -264,7 +304,8 @@ impl Deliver for MatrixTransport {
                 }
                 let content: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| SendError::permanent(format!("mail post: {e}")))?;
-                self.send(&room, "m.room.message", content, txn).await
+                self.send(&room, "m.room.message", content, txn, item.uncertain)
+                    .await
             }
             MatrixOp::InThreadOf { .. } => Err(SendError::permanent("nested thread op")),
             MatrixOp::Redact {

@@ -54,6 +54,8 @@ pub enum Key {
     EoiDecided { eoi: i64, event: String },
     /// The room invite of application `eoi` after its decision number `n`.
     EoiInvite { eoi: i64, n: i64 },
+    /// The invite of an accepted applicant into the space (after the group's room).
+    EoiSpaceInvite { eoi: i64, n: i64 },
     /// The CSV export asked for in event (or at instant) `at`.
     EoiExport(String),
     /// The notice, in submitted application `eoi`'s card thread, that it joined `into`.
@@ -87,6 +89,10 @@ pub enum Key {
     Sent(String),
     /// A notice of the daemon itself, named by the caller (`calendar-file-error-…`).
     Notice(String),
+    /// The redaction of one of the bot's events (its event id), for an erasure or a purge.
+    Redact(String),
+    /// A privacy export delivered by direct message (the command's event id).
+    PrivacyExport(String),
     // ---- Mail
     /// The acknowledgement of the application in inbound mail `mail`.
     Ack(i64),
@@ -134,6 +140,7 @@ impl fmt::Display for Key {
             Key::EoiUpdate { eoi, mail } => write!(f, "eoi-update-{eoi}-{mail}"),
             Key::EoiDecided { eoi, event } => write!(f, "eoi-decided-{eoi}-{event}"),
             Key::EoiInvite { eoi, n } => write!(f, "eoi-invite-{eoi}-{n}"),
+            Key::EoiSpaceInvite { eoi, n } => write!(f, "eoi-space-invite-{eoi}-{n}"),
             Key::EoiExport(at) => write!(f, "eoi-export-{at}"),
             Key::EoiJoined { eoi, into } => write!(f, "eoi-joined-{eoi}-{into}"),
             Key::ReplyLimit(mail) => write!(f, "auto-reply-limit-{mail}"),
@@ -165,6 +172,8 @@ impl fmt::Display for Key {
             Key::Snoozed { key, user } => write!(f, "snoozed|{key}|{user}"),
             Key::Sent(ev) => write!(f, "sent-{ev}"),
             Key::Notice(what) => write!(f, "notice-{what}"),
+            Key::Redact(ev) => write!(f, "redact-{ev}"),
+            Key::PrivacyExport(ev) => write!(f, "privacy-export-{ev}"),
             Key::Ack(mail) => write!(f, "eoi-ack-{mail}"),
             Key::CallClosed(mail) => write!(f, "eoi-closed-{mail}"),
             Key::Decision { eoi, n } => write!(f, "eoi-{eoi}-decision-{n}"),
@@ -236,6 +245,9 @@ fn parse(s: &str) -> Option<Key> {
             eoi: int(eoi)?,
             event: event.to_owned(),
         });
+    }
+    if let Some(r) = s.strip_prefix("eoi-space-invite-") {
+        return two_ints(r).map(|(eoi, n)| Key::EoiSpaceInvite { eoi, n });
     }
     if let Some(r) = s.strip_prefix("eoi-invite-") {
         let (eoi, n) = two_ints(r)?;
@@ -389,6 +401,12 @@ fn parse(s: &str) -> Option<Key> {
     if let Some(r) = s.strip_prefix("reply-") {
         return Some(Key::Reply(r.to_owned()));
     }
+    if let Some(r) = s.strip_prefix("redact-") {
+        return Some(Key::Redact(r.to_owned()));
+    }
+    if let Some(r) = s.strip_prefix("privacy-export-") {
+        return Some(Key::PrivacyExport(r.to_owned()));
+    }
     None
 }
 
@@ -458,6 +476,7 @@ mod tests {
                 event: s("$abc-def"),
             },
             Key::EoiInvite { eoi: 12, n: 2 },
+            Key::EoiSpaceInvite { eoi: 12, n: 2 },
             Key::EoiExport(s("$e")),
             Key::EoiJoined { eoi: 4, into: 2 },
             Key::ReplyLimit(40),
@@ -499,6 +518,8 @@ mod tests {
             },
             Key::Sent(s("$e")),
             Key::Notice(s("calendar-file-error-123")),
+            Key::Redact(s("$card-1")),
+            Key::PrivacyExport(s("$cmd-2")),
             Key::Ack(40),
             Key::CallClosed(41),
             Key::Decision { eoi: 3, n: 2 },

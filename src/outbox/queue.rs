@@ -117,6 +117,12 @@ pub struct Item {
     pub report_room: Option<String>,
     pub report_thread: Option<String>,
     pub report_status: Option<String>,
+    /// The process that last started sending it, if any.
+    pub sending_by: Option<String>,
+    /// Set by the runner: another process had it in flight, so it may have gone out already
+    /// (the transport looks before sending again).
+    #[sqlx(skip)]
+    pub uncertain: bool,
 }
 
 impl Item {
@@ -131,7 +137,7 @@ impl Item {
 pub async fn due(db: &Db, transport: Transport, now: i64, limit: i64) -> anyhow::Result<Vec<Item>> {
     let pending: Vec<Item> = sqlx::query_as(
         "SELECT id, key, lane, op, data, attempts, next_attempt_at, created_at, report_room, \
-         report_thread, report_status FROM outbox WHERE transport = $1 AND state = 'pending' \
+         report_thread, report_status, sending_by FROM outbox WHERE transport = $1 AND state = 'pending' \
          ORDER BY id LIMIT $2",
     )
     .bind(transport.as_str())
@@ -172,6 +178,16 @@ pub async fn pull_forward(db: &Db, transport: Transport, now: i64) -> anyhow::Re
     .execute(&db.pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Notes that process `by` is about to send the item (kept until it is sent or failed).
+pub async fn mark_sending(db: &Db, id: i64, by: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET sending_by = $1 WHERE id = $2")
+        .bind(by)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 pub async fn mark_sent(db: &Db, id: i64, result: &str) -> anyhow::Result<()> {

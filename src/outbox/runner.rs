@@ -23,6 +23,8 @@ use super::op::{MailOp, MatrixOp, Transport};
 use super::queue::{self, Item};
 use super::{Key, Outbox};
 use crate::config::OutboxConfig;
+use crate::markup::mask_addresses;
+use crate::metrics::{Metrics, Outcome};
 use crate::storage::now_ms;
 
 /// Why a send failed, as the transport judges it.
@@ -109,22 +111,61 @@ pub struct Pass {
 }
 
 const BATCH: i64 = 200;
-const MAX_SLEEP: Duration = Duration::from_secs(3600);
+/// The longest a runner sleeps: items queued by another process (the command line, a second
+/// convene) have no waker here and are picked up within this.
+const MAX_SLEEP: Duration = Duration::from_secs(5);
+
+/// A transport whose sends are timed into [`Metrics`] (the send latency histogram).
+struct Timed<D> {
+    inner: D,
+    metrics: Metrics,
+}
+
+impl<D: Deliver> Deliver for Timed<D> {
+    fn transport(&self) -> Transport {
+        self.inner.transport()
+    }
+    fn concurrency(&self) -> usize {
+        self.inner.concurrency()
+    }
+    async fn deliver(&self, item: &Item, txn_id: &str) -> Result<String, SendError> {
+        let started = std::time::Instant::now();
+        let r = self.inner.deliver(item, txn_id).await;
+        self.metrics.send_latency(
+            self.inner.transport().as_str(),
+            started.elapsed().as_secs_f64(),
+        );
+        r
+    }
+    fn probe(&self) -> impl Future<Output = bool> + Send {
+        self.inner.probe()
+    }
+}
 
 /// Runs until cancelled: a pass, then sleep until the next item is due or new work is queued.
+/// Each pass's outcomes and each send's time are counted into `metrics`.
 pub async fn run<D: Deliver>(
     outbox: Outbox,
     deliver: D,
     policy: Policy,
+    metrics: Metrics,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let transport = deliver.transport();
+    let deliver = Timed {
+        inner: deliver,
+        metrics: metrics.clone(),
+    };
     // Set while items wait after transient failures: the server is probed meanwhile.
     let mut outage = false;
     loop {
         // Work queued during a pass leaves a permit in the waker: the wait below returns at
         // once and the next pass takes it.
         let pass = pass(&outbox, &deliver, &policy, &cancel).await?;
+        let t = transport.as_str();
+        metrics.sends(t, Outcome::Sent, pass.sent as u64);
+        metrics.sends(t, Outcome::Retried, pass.retried as u64);
+        metrics.sends(t, Outcome::Failed, pass.failed as u64);
         if cancel.is_cancelled() {
             return Ok(());
         }
@@ -200,10 +241,13 @@ async fn lane<D: Deliver>(
 ) -> anyhow::Result<Pass> {
     let mut pass = Pass::default();
     let transport = deliver.transport();
-    for item in items {
+    for mut item in items {
         if cancel.is_cancelled() {
             break;
         }
+        let me = instance();
+        item.uncertain = item.sending_by.as_deref().is_some_and(|by| by != me);
+        queue::mark_sending(outbox.db(), item.id, me).await?;
         let point = failpoint_name(transport, &item);
         crate::failpoint::hit(&format!("before-{point}"));
         let txn = outbox.txn_id(&item.key);
@@ -227,6 +271,13 @@ async fn lane<D: Deliver>(
         }
     }
     Ok(pass)
+}
+
+/// This process, as recorded in `outbox.sending_by`: an item another process (or an earlier
+/// run) had in flight is sent again only after the transport looked whether it went out.
+pub fn instance() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("{}-{}", std::process::id(), now_ms()))
 }
 
 /// `matrix-send`, `invite-send`, `mail-send`, …: the failpoints around each send.
@@ -257,7 +308,7 @@ async fn on_error(
     let now = now_ms();
     match err {
         SendError::Permanent(reason) => {
-            tracing::error!(id = item.id, key = %item.key, reason, "send failed permanently");
+            tracing::error!(id = item.id, key = %item.key, reason = mask_addresses(&reason), "send failed permanently");
             fail(outbox, transport, item, &reason).await?;
             Ok(true)
         }
@@ -275,11 +326,11 @@ async fn on_error(
                     "still failing after {} of retries: {reason}",
                     human(policy.retry_for)
                 );
-                tracing::error!(id = item.id, key = %item.key, reason, "giving up");
+                tracing::error!(id = item.id, key = %item.key, reason = mask_addresses(&reason), "giving up");
                 fail(outbox, transport, item, &why).await?;
                 return Ok(true);
             }
-            tracing::warn!(id = item.id, key = %item.key, reason, retry_in = ?wait, "send failed; will retry");
+            tracing::warn!(id = item.id, key = %item.key, reason = mask_addresses(&reason), retry_in = ?wait, "send failed; will retry");
             queue::mark_retry(outbox.db(), item.id, next, &reason).await?;
             Ok(false)
         }
@@ -355,7 +406,11 @@ async fn fail(
         tx.matrix(key, edit, None, super::Report::none()).await?;
     }
     if key.is_failure_report() {
-        tracing::error!(id = item.id, reason, "a failure report could not be posted");
+        tracing::error!(
+            id = item.id,
+            reason = mask_addresses(reason),
+            "a failure report could not be posted"
+        );
     } else {
         let text = format!(
             "⚠ Could not {what}: {reason} (outbox #{id}; `!outbox retry {id}` tries again)",

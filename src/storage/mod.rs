@@ -55,6 +55,9 @@ impl Db {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Deleted content is overwritten with zeros (an erasure must leave
+                        // no bytes behind in free pages).
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                     }
                     Ok(())
                 })
@@ -136,6 +139,7 @@ fn ensure_sqlite_parent(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub mod backup;
 pub mod quarantine;
 
 #[cfg(test)]

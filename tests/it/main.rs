@@ -7,6 +7,7 @@ mod applications;
 mod bridge;
 mod calendar;
 mod cli;
+mod ops;
 mod resilience;
 mod rooms;
 mod safety;

@@ -178,3 +178,101 @@ async fn dovecot_restarted_then_the_next_mail_arrives_once() {
     let connected = support::count_in(&app.log(), "IMAP connected");
     assert!(connected >= 2, "reconnected ({connected} connections)");
 }
+
+/// Ends the Dovecot session process serving `pid`'s IMAP connection (by its id, found from
+/// the connection's ports): Dovecot keeps running sessions alive when its master stops.
+fn end_imap_session_of(pid: u32) {
+    let port = support::env("IMAP_PORT");
+    let ss = |filter: &str| {
+        let out = std::process::Command::new("ss")
+            .args(["-tnpH", "state", "established", filter])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = format!("pid={pid},");
+    let client_ports: Vec<String> = ss(&format!("( dport = :{port} )"))
+        .lines()
+        .filter(|l| l.contains(&ours))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(2)?
+                .rsplit(':')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(!client_ports.is_empty(), "convene has no IMAP connection");
+    for line in ss(&format!("( sport = :{port} )")).lines() {
+        let peer = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|p| p.rsplit(':').next());
+        if !peer.is_some_and(|p| client_ports.iter().any(|c| c == p)) {
+            continue;
+        }
+        if let Some(server) = line.split("pid=").nth(1).and_then(|r| r.split(',').next()) {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", server])
+                .status();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_while_dovecot_is_down_and_200_after() {
+    let _one = SERIAL.lock().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut app = TestApp::spawn(Options {
+        extra_config: format!("[http]\nlisten = \"127.0.0.1:{port}\"\nimap_grace_secs = 2\n"),
+        ..Options::default()
+    })
+    .await;
+    app.start_ready().await;
+    app.wait_bot_joined().await;
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    let status = |url: String| async move {
+        let r = reqwest::get(url).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    let until = |want: u16| {
+        let url = url.clone();
+        async move {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let (s, body) = status(url.clone()).await;
+                if s == want {
+                    return body;
+                }
+                assert!(Instant::now() < deadline, "readyz stayed {s}: {body}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    until(200).await;
+    let down = Down::stop("dovecot");
+    end_imap_session_of(app.pid().unwrap());
+    let body = until(503).await;
+    assert!(body.contains(r#""failing":["imap"]"#), "{body}");
+    // The metrics still answer, and count the reconnect attempts.
+    let (s, metrics) = status(format!("http://127.0.0.1:{port}/metrics")).await;
+    assert_eq!(s, 200);
+    assert!(
+        metrics.contains(r#"convene_component_up{component="imap"} 0"#),
+        "{metrics}"
+    );
+    let reconnects: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("convene_imap_reconnects_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(reconnects >= 1.0, "{metrics}");
+    down.start();
+    let body = until(200).await;
+    assert!(body.contains(r#""ready":true"#), "{body}");
+    assert!(support::count_in(&app.log(), "IMAP connected") >= 2);
+}

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 
-use crate::support::{
-    Backend, Options, Person, TestApp, send_mail, unique, wait_for_mail_to,
-};
+use crate::support::{Backend, Options, Person, TestApp, send_mail, unique, wait_for_mail_to};
 use crate::{MAIL_WAIT, SETTLE};
 
 async fn started() -> TestApp {

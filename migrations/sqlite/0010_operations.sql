@@ -1,0 +1,41 @@
+-- Operations (issue 10). The audit trail: every secretariat action, who did what to which
+-- target and when. Append-only: rows are never changed or deleted (the triggers refuse it).
+-- It holds ids, never personal data: an erasure leaves its own audit row behind, naming the
+-- record by number only.
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      BIGINT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    detail  TEXT
+);
+CREATE INDEX audit_at ON audit (at);
+
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+
+-- Two processes (HA, issue 10): the leader's lease (one row, renewed every second; the
+-- other process takes over when it expires), the Matrix events one of them claimed (both
+-- sync; the first to claim an event handles it), and which process had an outbox item in
+-- flight (a resend by another process first looks for the event the first one may have
+-- posted).
+CREATE TABLE leader_lease (
+    id         BIGINT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    term       BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE matrix_claim (
+    event_id TEXT PRIMARY KEY,
+    holder   TEXT NOT NULL,
+    at       BIGINT NOT NULL
+);
+CREATE INDEX matrix_claim_at ON matrix_claim (at);
+ALTER TABLE outbox ADD COLUMN sending_by TEXT;
