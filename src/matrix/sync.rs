@@ -277,13 +277,51 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
         thread_root.as_deref(),
     );
     let key = Key::Command(ev.event_id.to_string());
-    let queued = async {
-        let mut tx = bot.outbox.begin().await?;
-        tx.post(key, &room_id, content).await?;
-        tx.commit().await
+    reply_now(bot, &room, key, content).await;
+}
+
+/// The fast path of a command's reply: sent at once, then recorded in the outbox as sent.
+///
+/// The durable write first is not needed here: the transaction id is the one the outbox
+/// would use (`<install id>-cmd-<event>`), fixed by the command's event, so a resend — the
+/// queued fallback below, after an error that hid a success — gets the event the server
+/// already has, never a second reply. A crash before the send leaves the command unanswered
+/// (the restarted bot does not answer its backlog): at most once, as before. Recording after
+/// the send keeps reactions on the reply resolving to its key.
+async fn reply_now(bot: &Bot, room: &Room, key: Key, content: serde_json::Value) {
+    let started = std::time::Instant::now();
+    let room_id = room.room_id().to_string();
+    let txn = bot.outbox.txn_id(&key.to_string());
+    let txn: matrix_sdk::ruma::OwnedTransactionId = txn.into();
+    let sent = room
+        .send_raw("m.room.message", content.clone())
+        .with_transaction_id(&txn)
+        .await;
+    let sent_in = started.elapsed();
+    let op = crate::outbox::MatrixOp::Send {
+        room: room_id.clone(),
+        event_type: "m.room.message".into(),
+        content: content.clone(),
     };
-    if let Err(e) = queued.await {
-        tracing::error!(error = %e, "cannot queue command reply");
+    match sent {
+        Ok(r) => {
+            let event_id = r.response.event_id.to_string();
+            if let Err(e) = bot.outbox.record_sent(key, op, &event_id).await {
+                tracing::warn!(error = %e, %event_id, "command reply sent but not recorded");
+            }
+            tracing::debug!(%event_id, sent_ms = sent_in.as_secs_f64() * 1e3, total_ms = started.elapsed().as_secs_f64() * 1e3, "command answered");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "command reply not sent at once; queueing it");
+            let queued = async {
+                let mut tx = bot.outbox.begin().await?;
+                tx.post(key, &room_id, content).await?;
+                tx.commit().await
+            };
+            if let Err(e) = queued.await {
+                tracing::error!(error = %e, "cannot queue command reply");
+            }
+        }
     }
 }
 
