@@ -36,7 +36,7 @@ pub async fn on_mail(
     let mut tx = cal.outbox.begin().await?;
     for (i, p) in proposals.iter().enumerate() {
         let dedup = format!("{inbound_id}:{i}");
-        let id = store::add_proposal(&cal.db, &dedup, inbound_id, group.as_deref(), p).await?;
+        let id = store::add_proposal(&mut tx, &dedup, inbound_id, group.as_deref(), p).await?;
         let kind = match p.kind {
             ProposalKind::Deadline => "deadline",
             ProposalKind::Meeting => "meeting",

@@ -234,9 +234,11 @@ pub struct StoredProposal {
     pub state: String,
 }
 
-/// Stores a proposal once per `dedup` key; returns its id either way.
+/// Stores a proposal once per `dedup` key; returns its id either way. Runs in the caller's
+/// transaction (the one queueing the proposal's card): on SQLite a second connection would
+/// wait for the write lock that transaction holds after its first card, and the pool with it.
 pub async fn add_proposal(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     dedup: &str,
     inbound_id: i64,
     group: Option<&str>,
@@ -251,11 +253,11 @@ pub async fn add_proposal(
     .bind(group)
     .bind(serde_json::to_string(p)?)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&mut *conn)
     .await?;
     let (id,): (i64,) = sqlx::query_as("SELECT id FROM calendar_proposal WHERE dedup = $1")
         .bind(dedup)
-        .fetch_one(&db.pool)
+        .fetch_one(&mut *conn)
         .await?;
     Ok(id)
 }
