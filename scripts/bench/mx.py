@@ -126,11 +126,11 @@ class Watcher:
                     self.events.extend(got)
                     self.cond.notify_all()
 
-    def wait(self, pred, timeout=30):
+    def wait(self, pred, timeout=30, start=0):
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                for ev, seen in self.events:
+                for ev, seen in self.events[start:]:
                     if pred(ev):
                         return ev, seen
                 left = deadline - time.monotonic()

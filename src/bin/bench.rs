@@ -50,7 +50,7 @@ fn variant(base: &[u8], i: usize) -> Vec<u8> {
     };
     let multipart = head.to_ascii_lowercase().contains("multipart/");
     let mut bytes = rebuild(head, body, i);
-    if !multipart && i % 7 == 0 {
+    if !multipart && i.is_multiple_of(7) {
         bytes.extend_from_slice(b"\r\n\r\nOn an earlier day, someone wrote:\r\n");
         for n in 0..(40 + i % 400) {
             bytes.extend_from_slice(

@@ -9,6 +9,7 @@ mod calendar;
 mod cli;
 mod resilience;
 mod rooms;
+mod storm;
 mod support;
 
 use std::time::Duration;
