@@ -185,6 +185,12 @@ impl Pipeline {
             }
         };
         let kind = decision.kind;
+        // Looked up before the transaction: a pool connection awaited while a transaction
+        // holds another can starve the pool (workers waiting on each other's connections).
+        let thread = match kind {
+            MailKind::Automatic | MailKind::Own => None,
+            _ => super::thread::find_thread(&self.db, &decision.references).await?,
+        };
         let mut tx = self.outbox.begin().await?;
         if kind == MailKind::Own {
             // Our own mail come back (a copy to ourselves, a loop): never bridged or answered.
@@ -193,10 +199,6 @@ impl Pipeline {
             tracing::info!(id = mail.id, key = %mail.message_key, "own mail come back: ignored");
             return Ok(());
         }
-        let thread = match kind {
-            MailKind::Automatic => None,
-            _ => super::thread::find_thread(&self.db, &decision.references).await?,
-        };
         match &thread {
             // An answer to a mail of a thread goes into that thread, in that room.
             Some(t) => {
