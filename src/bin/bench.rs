@@ -260,11 +260,17 @@ async fn pipeline(n: usize) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let count = |i: usize| -> anyhow::Result<usize> {
-        Ok(args.get(i).map(|s| s.parse()).transpose()?.unwrap_or(10_000))
+        Ok(args
+            .get(i)
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or(10_000))
     };
     match args.first().map(String::as_str) {
         Some("corpus") => {
-            let dir = args.get(1).ok_or_else(|| anyhow::anyhow!("bench corpus DIR [N]"))?;
+            let dir = args
+                .get(1)
+                .ok_or_else(|| anyhow::anyhow!("bench corpus DIR [N]"))?;
             write_maildir(Path::new(dir), count(2)?)
         }
         Some("pipeline") => tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,8 @@
 //! The crash storm: mail flowing and commands being answered while the daemon is SIGKILLed
 //! at random moments (start-up included) and restarted. Afterwards every mail is in its room
-//! exactly once, every acknowledgement in its mailbox exactly once, and no command was
-//! answered twice.
+//! exactly once, every applicant has its acknowledgement (one message: a copy more than one
+//! only as the same message resent after a kill between SMTP acceptance and its record, at
+//! most one per kill — SMTP has no transaction id), and no command was answered twice.
 //!
 //! 5 kills over 150 mails here; the bench runs it with 20 kills over 1,000 mails
 //! (`CONVENE_STORM_KILLS=20 CONVENE_STORM_MAILS=1000`). The seed of the random moments is
@@ -71,8 +72,9 @@ async fn send(app_address: &str, domain: &str, tag: &str, i: u64) {
     send_raw(&from, &to, raw.as_bytes()).await;
 }
 
-/// The acknowledgements in the catch-all mailbox to addresses of `domain`, by recipient.
-async fn acks(domain: &str) -> HashMap<String, usize> {
+/// The acknowledgements in the catch-all mailbox to addresses of `domain`: by recipient, the
+/// Message-ID of each copy.
+async fn acks(domain: &str) -> HashMap<String, Vec<String>> {
     let cfg: convene::config::MailboxConfig = toml::from_str(&format!(
         "host = \"127.0.0.1\"\nport = {}\ntls = \"plain\"\nuser = \"{}\"\nsecret = \"{}\"\naddress = \"x@x.test\"\n",
         support::env("IMAP_PORT"),
@@ -82,23 +84,32 @@ async fn acks(domain: &str) -> HashMap<String, usize> {
     .unwrap();
     let mut session = convene::bridge::imap::connect(&cfg).await.unwrap();
     session.select("INBOX").await.unwrap();
-    let uids = session.uid_search(format!("TO \"@{domain}\"")).await.unwrap();
-    let mut out = HashMap::new();
+    let uids = session
+        .uid_search(format!("TO \"@{domain}\""))
+        .await
+        .unwrap();
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
     if !uids.is_empty() {
         let set: Vec<String> = uids.iter().map(u32::to_string).collect();
         let mut stream = session
-            .uid_fetch(set.join(","), "BODY.PEEK[HEADER.FIELDS (TO)]")
+            .uid_fetch(set.join(","), "BODY.PEEK[HEADER.FIELDS (TO MESSAGE-ID)]")
             .await
             .unwrap();
         while let Some(item) = stream.next().await {
             let item = item.unwrap();
             let head = String::from_utf8_lossy(item.header().or(item.body()).unwrap_or_default())
                 .to_ascii_lowercase();
-            if let Some(to) = head
+            let to = head
                 .split(|c: char| c.is_whitespace() || c == '<' || c == '>')
                 .find(|w| w.ends_with(&format!("@{domain}")))
-            {
-                *out.entry(to.to_owned()).or_default() += 1;
+                .map(str::to_owned);
+            let id = head
+                .lines()
+                .find_map(|l| l.strip_prefix("message-id:"))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default();
+            if let Some(to) = to {
+                out.entry(to).or_default().push(id);
             }
         }
     }
@@ -141,7 +152,10 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
         let asked = asked.clone();
         tokio::spawn(async move {
             loop {
-                if let Ok(r) = room.send(RoomMessageEventContent::text_plain("!help")).await {
+                if let Ok(r) = room
+                    .send(RoomMessageEventContent::text_plain("!help"))
+                    .await
+                {
                     asked.lock().unwrap().push(r.response.event_id.to_string());
                 }
                 tokio::time::sleep(Duration::from_millis(700)).await;
@@ -166,7 +180,13 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
 
     // Every mail in its room.
     let marker = |i: u64| format!("storm-{tag}-{i:04}");
-    let room_of = |i: u64| if i % 5 == 0 { &app.health } else { &app.digital };
+    let room_of = |i: u64| {
+        if i % 5 == 0 {
+            &app.health
+        } else {
+            &app.digital
+        }
+    };
     let deadline = Instant::now() + Duration::from_secs(60 + mails / 5);
     loop {
         let missing: Vec<u64> = (0..mails)
@@ -207,9 +227,24 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
     tokio::time::sleep(crate::SETTLE).await;
     let got = acks(&domain).await;
     assert_eq!(got.len(), applicants, "{got:?}");
-    let twice: Vec<_> = got.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(twice.is_empty(), "acknowledged more than once: {twice:?}");
-
+    // A copy more than one is the same message sent again (its Message-ID is fixed by its
+    // key), after a kill that fell between the SMTP server's acceptance and the outbox's
+    // record of it: SMTP has no transaction id to make that resend a no-op, so each such
+    // kill may double one mail, never more, and never a second, different acknowledgement.
+    let mut resent = 0;
+    for (to, ids) in &got {
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{to} got different acknowledgements: {ids:?}"
+        );
+        resent += ids.len() - 1;
+    }
+    assert!(
+        resent <= kills as usize,
+        "{resent} acknowledgements resent after {kills} kills: {got:?}"
+    );
     // No command answered twice; and the bot did answer between the kills.
     let asked = asked.lock().unwrap().clone();
     let replies = app.secretariat.matching(&app.digital, "");
@@ -221,10 +256,14 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
     }
     let doubled: Vec<_> = answers.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "commands answered twice: {doubled:?}");
-    let answered = asked.iter().filter(|a| answers.contains_key(a.as_str())).count();
+    let answered = asked
+        .iter()
+        .filter(|a| answers.contains_key(a.as_str()))
+        .count();
     assert!(answered > 0, "no command of {} was answered", asked.len());
     eprintln!(
-        "crash storm: {mails} mails once each, {applicants} acknowledgements once each, \
+        "crash storm: {mails} mails once each in their rooms, {applicants} acknowledgements \
+         ({resent} resent as the same message after a kill in the SMTP window), \
          {answered} of {} commands answered (none twice)",
         asked.len()
     );

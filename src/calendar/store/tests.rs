@@ -92,12 +92,24 @@ async fn proposals_are_stored_once_and_accepted_once() {
     let p = crate::calendar::phrases::detect("Please send comments by 3 May 2026.", day)
         .pop()
         .unwrap();
-    let a = add_proposal(&mut db.pool.acquire().await.unwrap(), "7:0", 7, Some("health"), &p)
-        .await
-        .unwrap();
-    let b = add_proposal(&mut db.pool.acquire().await.unwrap(), "7:0", 7, Some("health"), &p)
-        .await
-        .unwrap();
+    let a = add_proposal(
+        &mut db.pool.acquire().await.unwrap(),
+        "7:0",
+        7,
+        Some("health"),
+        &p,
+    )
+    .await
+    .unwrap();
+    let b = add_proposal(
+        &mut db.pool.acquire().await.unwrap(),
+        "7:0",
+        7,
+        Some("health"),
+        &p,
+    )
+    .await
+    .unwrap();
     assert_eq!(a, b);
     let got = proposal(&db, a).await.unwrap().unwrap();
     assert_eq!(got.group.as_deref(), Some("health"));

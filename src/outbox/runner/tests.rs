@@ -307,7 +307,11 @@ async fn a_reply_recorded_as_sent_resolves_to_its_key_and_is_never_sent_by_the_r
         event_type: "m.room.message".into(),
         content: crate::chat::notice("help"),
     };
-    assert!(o.record_sent(key.clone(), op.clone(), "$reply-1").await.unwrap());
+    assert!(
+        o.record_sent(key.clone(), op.clone(), "$reply-1")
+            .await
+            .unwrap()
+    );
     // Recorded twice (a retried handler) or queued after it: still the one row.
     assert!(!o.record_sent(key.clone(), op, "$reply-2").await.unwrap());
     post(&o, key.clone(), "!room", Report::none()).await;
