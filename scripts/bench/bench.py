@@ -227,6 +227,7 @@ def start_peers(args, work, alice):
     out = {}
     echo = Matrix.register(HS, SECRET, f"echo-{TAG}", "pw-bench")
     room = alice.create_room("echo", [echo.user])
+    echo.join(room)
     p = Proc("echo", [sys.executable, os.path.join(HERE, "echo.py"), HS, echo.token, echo.user],
              os.path.join(work, "echo.log")).start()
     PROCS.append(p)
@@ -263,6 +264,7 @@ logging:
         handlers: [console]
 """)
     room = alice.create_room("maubot", [mb.user])
+    mb.join(room)
     p = Proc("maubot", [os.path.join(peers, "maubot/bin/python"), "-m", "maubot.standalone",
                         "-c", "config.yaml", "-m", "maubot.yaml"],
              os.path.join(work, "maubot.log"), cwd=mdir).start()
@@ -294,10 +296,14 @@ blocklist:
   regexes: []
 logging:
   level: WARNING
+  file_logging:
+    enabled: false
+    filepath: bot.log
   console_logging:
     enabled: true
 """)
     room = alice.create_room("reminder", [rb.user])
+    rb.join(room)
     p = Proc("matrix-reminder-bot", [os.path.join(peers, "reminder/bin/matrix-reminder-bot"), "config.yaml"],
              os.path.join(work, "reminder.log"), cwd=rdir).start()
     PROCS.append(p)
@@ -569,7 +575,8 @@ def scheduler(args, work, alice):
     # 25,000 meetings × 4 offsets = 100,000 pending reminders, all weeks ahead; and 40
     # meetings whose 1-hour reminder falls due 2 s apart in the measured window.
     now = time.time()
-    first_due = now + args.fire_after
+    # Whole seconds: the calendar file's times have no fractions.
+    first_due = int(now) + args.fire_after
     fire = [first_due + 2 * k for k in range(args.firings)]
     n_far = args.reminders // 4
     with open(cal, "w") as fh:
@@ -601,7 +608,7 @@ def scheduler(args, work, alice):
     conv.proc.stop()
     watch.stop = True
     figure("7 scheduler", f"start-up with {args.reminders:,} pending reminders (file load)", loaded, "s")
-    figure("7 scheduler", "PSS growth, idle, 100,000 pending vs none", pss - base, "MiB", "<= 10 MiB", pss - base <= 10)
+    figure("7 scheduler", f"PSS growth, idle, {args.reminders:,} pending vs none", pss - base, "MiB", "<= 10 MiB", pss - base <= 10)
     figure("7 scheduler", "PSS after the firings", peak, "MiB")
     figure("7 scheduler", "reminders fired", len(jit), f"of {len(fire)}", f"{len(fire)}", len(jit) == len(fire))
     if jit:
