@@ -504,6 +504,33 @@ def mail_latency(args, work, alice):
     conv.proc.stop()
 
 
+def synapse_ceiling(args, work, alice):
+    """The homeserver's own pace: a plain client sending as many events as the burst, on
+    four connections to four rooms — what no bot on this Synapse can beat."""
+    rooms = [alice.create_room(f"ceiling {i}") for i in range(4)]
+    todo = list(range(args.burst))
+    lock = threading.Lock()
+
+    def sender(room):
+        mx = Matrix(alice.base, alice.token, alice.user)
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop(0)
+            mx.send(room, f"ceiling {i}")
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=sender, args=(r,)) for r in rooms]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - t0
+    figure("4 mail", f"reference: Synapse alone, {args.burst} sends by a plain client on 4 connections to 4 rooms",
+           args.burst / took, "events/s")
+
+
 # ------------------------------------------------------------------ 6: backlog
 def backlog(args, work, alice):
     # SMTP to a closed port: the backlog's acknowledgements stay queued (not 10,000 mails into
@@ -552,6 +579,13 @@ def backlog(args, work, alice):
         figure("6 backlog", "stored", samples[-1][1] if samples else 0, "mails", f"{args.backlog}", False)
     if handled_at:
         figure("6 backlog", "handled by the pipeline (routed, posts and acks queued)", args.backlog / (handled_at - first), "mails/s")
+    # RSS along the drain: flat means it does not keep growing with the mails behind it.
+    curve = []
+    for frac in (0.1, 0.25, 0.5, 0.75, 1.0):
+        at = next((r for _, s, _, r in samples if s >= frac * args.backlog), None)
+        if at is not None:
+            curve.append(f"{int(frac * 100)}%: {at:.0f}")
+    figure("6 backlog", "RSS along the drain (MiB at % stored)", ", ".join(curve), "")
     flat = rss_at_1000 is not None and hwm <= rss_at_1000 * 1.25 + 5
     figure("6 backlog", "peak RSS (VmHWM) / RSS after the first 1,000", f"{hwm:.1f} MiB / {rss_at_1000 or float('nan'):.1f} MiB", "",
            "flat (<= 1.25x + 5 MiB)", flat)
@@ -644,7 +678,7 @@ def main():
     ap.add_argument("--firings", type=int, default=40)
     ap.add_argument("--fire-after", type=int, default=150, help="seconds from writing the calendar to the first firing")
     ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--only", default="commands,mail,pipeline,backlog,scheduler")
+    ap.add_argument("--only", default="commands,mail,synapse,pipeline,backlog,scheduler")
     ap.add_argument("--json", default=None, help="also write the figures here")
     args = ap.parse_args()
     work = args.work or os.path.join(ENV["CONVENE_STACK_DIR"], f"bench-{TAG}")
@@ -658,6 +692,8 @@ def main():
             peers = commands_and_memory(args, work, alice)
         if "mail" in only:
             mail_latency(args, work, alice)
+        if "synapse" in only:
+            synapse_ceiling(args, work, alice)
         if "pipeline" in only:
             pipeline(args)
         if "backlog" in only:
