@@ -53,7 +53,12 @@ def pct(xs, p):
 
 
 def figure(section, name, value, unit, target=None, ok=None):
-    text = f"{value:.1f} {unit}" if isinstance(value, (int, float)) else str(value)
+    if isinstance(value, int):
+        text = f"{value} {unit}"
+    elif isinstance(value, float):
+        text = f"{value:.1f} {unit}" if abs(value) >= 0.1 or value == 0 else f"{value:.4f} {unit}"
+    else:
+        text = str(value)
     RESULTS.append((section, name, text, target or "", ok))
     mark = "" if ok is None else ("  met" if ok else "  MISSED")
     log(f"[{section}] {name}: {text}" + (f" (target {target}){mark}" if target else ""))

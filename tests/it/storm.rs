@@ -48,7 +48,7 @@ fn eoi(name: &str) -> String {
 /// correspondence; each with its marker in the subject.
 async fn send(app_address: &str, domain: &str, tag: &str, i: u64) {
     let marker = format!("storm-{tag}-{i:04}");
-    let (from, to, subject, body) = if i % 5 == 0 {
+    let (from, to, subject, body) = if i.is_multiple_of(5) {
         let from = format!("applicant{i}@{domain}");
         (
             from,
@@ -181,7 +181,7 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
     // Every mail in its room.
     let marker = |i: u64| format!("storm-{tag}-{i:04}");
     let room_of = |i: u64| {
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             &app.health
         } else {
             &app.digital
