@@ -207,7 +207,7 @@ pub async fn store(db: &Db, f: Fetched<'_>) -> anyhow::Result<Option<i64>> {
         Some(raw) => message_key(raw),
         None => format!("uid:{}:{}:{}", f.mailbox, f.uidvalidity, f.uid),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let seen: Option<(i64,)> = sqlx::query_as(
         "SELECT id FROM inbound_mail WHERE message_key = $1 AND state <> 'duplicate' LIMIT 1",
     )

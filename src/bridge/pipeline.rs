@@ -305,6 +305,14 @@ impl Pipeline {
             }
         };
         let kind = decision.kind;
+        // Looked up before the transaction: a pool connection awaited while a transaction
+        // holds another can starve the pool (workers waiting on each other's connections).
+        let found = match kind {
+            MailKind::Automatic | MailKind::Own => None,
+            _ => super::thread::find_thread(&self.db, &decision.references)
+                .await?
+                .map(|t| (t.room_id, Root::Event(t.root_event_id))),
+        };
         let mut tx = self.outbox.begin().await?;
         if kind == MailKind::Own {
             // Our own mail come back (a copy to ourselves, a loop): never bridged or answered.
@@ -323,12 +331,7 @@ impl Pipeline {
             tracing::info!(id = mail.id, "delivery status notification matched");
             return Ok(());
         }
-        let mut thread = match kind {
-            MailKind::Automatic => None,
-            _ => super::thread::find_thread(&self.db, &decision.references)
-                .await?
-                .map(|t| (t.room_id, Root::Event(t.root_event_id))),
-        };
+        let mut thread = found;
         // No known Message-ID: the conversation with the same subject this sender took part in.
         let mut conversation: Option<Conversation> = None;
         if thread.is_none()

@@ -431,7 +431,8 @@ async fn handle_message(bot: &Bot, ev: OriginalSyncRoomMessageEvent, room: Room)
     queue_reply(bot, &ev, &room_id, thread_root, reply).await
 }
 
-/// Queues the answer to message `ev`, in its thread if it has one.
+/// Answers message `ev` (in its thread if it has one): at once on the fast path, queued when
+/// that fails.
 async fn queue_reply(
     bot: &Bot,
     ev: &OriginalSyncRoomMessageEvent,
@@ -445,6 +446,16 @@ async fn queue_reply(
         thread_root.as_deref(),
     );
     let key = Key::Command(ev.event_id.to_string());
+    let room = <&matrix_sdk::ruma::RoomId>::try_from(room_id)
+        .ok()
+        .and_then(|id| bot.client.get_room(id));
+    match room {
+        Some(room) => reply_now(bot, &room, key, content).await,
+        None => queue(bot, room_id, key, content).await,
+    }
+}
+
+async fn queue(bot: &Bot, room_id: &str, key: Key, content: serde_json::Value) {
     let queued = async {
         let mut tx = bot.outbox.begin().await?;
         tx.post(key, room_id, content).await?;
@@ -452,6 +463,47 @@ async fn queue_reply(
     };
     if let Err(e) = queued.await {
         tracing::error!(error = %e, "cannot queue command reply");
+    }
+}
+
+/// The fast path of a command's reply: sent at once, then recorded in the outbox as sent.
+///
+/// The durable write first is not needed here: the transaction id is the one the outbox
+/// would use (`<install id>-cmd-<event>`), fixed by the command's event, so a resend — the
+/// queued fallback below, after an error that hid a success — gets the event the server
+/// already has, never a second reply. A crash before the send leaves the command unanswered
+/// (the restarted bot does not answer its backlog): at most once, as before. Recording after
+/// the send keeps reactions on the reply resolving to its key. A reply over the size budget
+/// is refused by the server and goes the queued way, where it is cut.
+async fn reply_now(bot: &Bot, room: &Room, key: Key, mut content: serde_json::Value) {
+    let started = std::time::Instant::now();
+    let room_id = room.room_id().to_string();
+    let txn = bot.outbox.txn_id(&key.to_string());
+    // As the transport does: another process can find the event by its transaction id.
+    content[super::transport::TXN_KEY] = serde_json::Value::String(txn.clone());
+    let txn: matrix_sdk::ruma::OwnedTransactionId = txn.into();
+    let sent = room
+        .send_raw("m.room.message", content.clone())
+        .with_transaction_id(&txn)
+        .await;
+    let sent_in = started.elapsed();
+    let op = crate::outbox::MatrixOp::Send {
+        room: room_id.clone(),
+        event_type: "m.room.message".into(),
+        content: content.clone(),
+    };
+    match sent {
+        Ok(r) => {
+            let event_id = r.response.event_id.to_string();
+            if let Err(e) = bot.outbox.record_sent(key, op, &event_id).await {
+                tracing::warn!(error = %e, %event_id, "command reply sent but not recorded");
+            }
+            tracing::debug!(%event_id, sent_ms = sent_in.as_secs_f64() * 1e3, total_ms = started.elapsed().as_secs_f64() * 1e3, "command answered");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "command reply not sent at once; queueing it");
+            queue(bot, &room_id, key, content).await;
+        }
     }
 }
 

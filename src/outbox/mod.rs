@@ -113,6 +113,29 @@ impl Outbox {
         tx.commit().await
     }
 
+    /// Records a Matrix side effect its caller already performed with [`Outbox::txn_id`]
+    /// of `key` (the command-reply fast path): the row is `sent` with the server's `result`
+    /// (the event id), so reactions and replies to it resolve to `key`. False when `key` was
+    /// already queued or recorded.
+    pub async fn record_sent(&self, key: Key, op: MatrixOp, result: &str) -> anyhow::Result<bool> {
+        let lane = op.lane();
+        let mut conn = self.inner.db.pool.acquire().await?;
+        queue::insert_sent(
+            &mut conn,
+            queue::NewItem {
+                transport: Transport::Matrix,
+                key: &key,
+                lane: &lane,
+                op: serde_json::to_string(&op)?,
+                data: None,
+                report: &Report::none(),
+                held: false,
+            },
+            result,
+        )
+        .await
+    }
+
     /// Wakes the worker of `transport` (new or requeued work).
     pub fn wake(&self, transport: Transport) {
         match transport {

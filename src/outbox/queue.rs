@@ -103,6 +103,35 @@ pub async fn insert(conn: &mut AnyConnection, item: NewItem<'_>) -> anyhow::Resu
     Ok(done.rows_affected() > 0)
 }
 
+/// Records an item already sent by its caller (a command's reply, sent at once with the
+/// transaction id the runner would have used), so its event resolves to its key like any
+/// other. False when the key was already queued (nothing changes then).
+pub async fn insert_sent(
+    conn: &mut AnyConnection,
+    item: NewItem<'_>,
+    result: &str,
+) -> anyhow::Result<bool> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO outbox (transport, key, lane, op, data, state, next_attempt_at, created_at, \
+         report_room, report_thread, result, done_at, attempts) \
+         VALUES ($1, $2, $3, $4, $5, 'sent', $6, $6, $7, $8, $9, $6, 1) \
+         ON CONFLICT (transport, key) DO NOTHING",
+    )
+    .bind(item.transport.as_str())
+    .bind(item.key.to_string())
+    .bind(item.lane)
+    .bind(item.op)
+    .bind(item.data.map(<[u8]>::to_vec))
+    .bind(now)
+    .bind(item.report.room.as_deref())
+    .bind(item.report.thread.as_deref())
+    .bind(result)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// An item as picked for sending.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Item {

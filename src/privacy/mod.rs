@@ -55,6 +55,9 @@ pub struct Held {
     pub proposals: Vec<i64>,
     /// Rows of the tables older versions wrote (`matrix_outbox`, `mail_outbox`) and `kv`.
     legacy: Vec<(&'static str, &'static str, String)>,
+    /// The address looked for (none for a record-only purge): after the targeted deletes, a
+    /// sweep of every text and byte column of every table removes what is left of it.
+    address: Option<String>,
 }
 
 impl Held {
@@ -145,7 +148,10 @@ fn belongs(key: &Key, eois: &BTreeSet<i64>, mails: &BTreeSet<i64>, quarantine: &
 pub async fn find(db: &Db, address: Option<&str>, eois: &[i64]) -> anyhow::Result<Held> {
     let needle = address.map(str::as_bytes);
     let hit = |b: &[u8]| needle.is_some_and(|n| contains(b, n));
-    let mut held = Held::default();
+    let mut held = Held {
+        address: address.map(str::to_lowercase),
+        ..Held::default()
+    };
     let mut eoi_set: BTreeSet<i64> = eois.iter().copied().collect();
     if let Some(a) = address {
         let rows: Vec<(i64, String, String, String)> =
@@ -469,7 +475,7 @@ pub async fn erase_held(
         outbox_items: held.items.len(),
         ..Erased::default()
     };
-    if held.is_empty() {
+    if held.is_empty() && held.address.is_none() {
         return Ok(out);
     }
     let mut redact = Vec::new();
@@ -544,6 +550,9 @@ pub async fn erase_held(
         };
         out.other_rows += q.execute(&mut *tx).await?.rows_affected() as usize;
     }
+    if let Some(address) = &held.address {
+        out.other_rows += sweep(&mut tx, db.backend, address).await?;
+    }
     let ids: Vec<String> = held.eois.iter().map(|i| format!("eoi #{i}")).collect();
     let target = if ids.is_empty() {
         "no application".to_owned()
@@ -555,6 +564,138 @@ pub async fn erase_held(
     scrub(&db).await?;
     tracing::info!(records = ?out.records, mails = out.mails, items = out.outbox_items, redactions = out.redactions, "personal data erased");
     Ok(out)
+}
+
+/// Tables the sweep leaves alone: the audit trail holds ids only (and refuses changes), the
+/// others hold no personal data.
+const UNSWEPT: &[&str] = &["audit", "_sqlx_migrations", "leader_lease", "matrix_claim"];
+
+/// Every column of every table that still holds `address` (lower-cased), in any case: text
+/// has it replaced by a marker unique to the row (unique keys stay unique), bytes are emptied
+/// (or, where a value is required, the row of an old table goes). Whatever the targeted
+/// deletes did not know about — a table a later version added, a column that quotes a
+/// submitter — ends here, so no byte of the address stays. Returns the rows changed.
+async fn sweep(conn: &mut AnyConnection, backend: Backend, address: &str) -> anyhow::Result<usize> {
+    let columns: Vec<(String, String, String, bool)> = match backend {
+        Backend::Sqlite => {
+            let tables: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut out = Vec::new();
+            for (t,) in tables {
+                let cols: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT name, upper(type), \"notnull\" FROM pragma_table_info($1)",
+                )
+                .bind(&t)
+                .fetch_all(&mut *conn)
+                .await?;
+                out.extend(
+                    cols.into_iter()
+                        .map(|(c, ty, nn)| (t.clone(), c, ty, nn != 0)),
+                );
+            }
+            out
+        }
+        Backend::Postgres => {
+            let cols: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text, upper(data_type::text), \
+                 is_nullable::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema()",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            cols.into_iter()
+                .map(|(t, c, ty, nullable)| (t, c, ty, nullable == "NO"))
+                .collect()
+        }
+    };
+    let needle = address.to_lowercase();
+    let mut changed = 0;
+    for (table, column, ty, not_null) in columns {
+        if UNSWEPT.contains(&table.as_str()) {
+            continue;
+        }
+        let is_text = ty.contains("TEXT") || ty.contains("CHAR") || ty.contains("JSON");
+        let is_bytes = ty.contains("BLOB") || ty.contains("BYTEA");
+        if !is_text && !is_bytes {
+            continue;
+        }
+        // Identifiers come from the catalogue, quoted; the address is bound.
+        let (t, c) = (format!("\"{table}\""), format!("\"{column}\""));
+        let row_id = match backend {
+            Backend::Sqlite => "CAST(rowid AS TEXT)",
+            Backend::Postgres => "ctid::text",
+        };
+        let matches = match (backend, is_text) {
+            (Backend::Sqlite, true) => format!("instr(lower({c}), $1) > 0"),
+            (Backend::Sqlite, false) => format!("instr(lower(CAST({c} AS TEXT)), $1) > 0"),
+            (Backend::Postgres, true) => format!("strpos(lower({c}), $1) > 0"),
+            (Backend::Postgres, false) => {
+                format!("strpos(lower(encode({c}, 'escape')), $1) > 0")
+            }
+        };
+        let find = format!("SELECT {row_id} FROM {t} WHERE {matches}");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(find))
+            .bind(&needle)
+            .fetch_all(&mut *conn)
+            .await?;
+        let by_row = match backend {
+            Backend::Sqlite => "rowid = CAST($1 AS INTEGER)",
+            Backend::Postgres => "ctid = $1::tid",
+        };
+        for (row,) in rows {
+            if is_text {
+                let get = format!("SELECT {c} FROM {t} WHERE {by_row}");
+                let (value,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(get))
+                    .bind(&row)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let marker = format!("[erased {table} {row}]");
+                let clean = replace_ignoring_case(&value, &needle, &marker);
+                let set = format!("UPDATE {t} SET {c} = $2 WHERE {by_row}");
+                sqlx::query(sqlx::AssertSqlSafe(set))
+                    .bind(&row)
+                    .bind(clean)
+                    .execute(&mut *conn)
+                    .await?;
+            } else if not_null {
+                let drop = format!("DELETE FROM {t} WHERE {by_row}");
+                sqlx::query(sqlx::AssertSqlSafe(drop))
+                    .bind(&row)
+                    .execute(&mut *conn)
+                    .await?;
+            } else {
+                let set = format!("UPDATE {t} SET {c} = NULL WHERE {by_row}");
+                sqlx::query(sqlx::AssertSqlSafe(set))
+                    .bind(&row)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            tracing::debug!(table, column, "swept");
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// `text` with every occurrence of `needle` (lower-case) replaced, whatever its case.
+fn replace_ignoring_case(text: &str, needle: &str, with: &str) -> String {
+    let lower = text.to_lowercase();
+    // Lower-casing can change byte lengths outside ASCII: fall back to the lower-cased text.
+    if lower.len() != text.len() {
+        return lower.replace(needle, with);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in lower.match_indices(needle) {
+        out.push_str(&text[last..i]);
+        out.push_str(with);
+        last = i + needle.len();
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 async fn del(conn: &mut AnyConnection, sql: &'static str, id: i64) -> anyhow::Result<usize> {
@@ -614,6 +755,18 @@ pub async fn scrub(db: &Db) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacing_keeps_the_rest_and_ignores_case() {
+        assert_eq!(
+            replace_ignoring_case("To: Ana@X.test, ana@x.test!", "ana@x.test", "[e]"),
+            "To: [e], [e]!"
+        );
+        assert_eq!(
+            replace_ignoring_case("nothing", "ana@x.test", "[e]"),
+            "nothing"
+        );
+    }
 
     #[test]
     fn addresses_are_normalised_and_checked() {

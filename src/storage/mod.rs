@@ -81,6 +81,18 @@ impl Db {
         Ok(())
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that reads
+    /// first fails at its first write with `SQLITE_BUSY_SNAPSHOT` whenever another connection
+    /// wrote in between — with no wait at all — which under a backlog made the IMAP worker
+    /// reconnect every few mails. PostgreSQL: a plain `BEGIN`.
+    pub async fn begin_write(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// A small persistent key/value, for session markers and the like.
     pub async fn kv_get(&self, key: &str) -> anyhow::Result<Option<String>> {
         let row: Option<(String,)> = sqlx::query_as("SELECT value FROM kv WHERE key = $1")

@@ -11,6 +11,7 @@ mod ops;
 mod resilience;
 mod rooms;
 mod safety;
+mod storm;
 mod support;
 
 use std::time::Duration;

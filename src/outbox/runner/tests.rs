@@ -297,3 +297,34 @@ fn backoff_doubles_up_to_the_cap() {
     assert_eq!(p.backoff(10), Duration::from_secs(60));
     assert_eq!(p.backoff(10_000), Duration::from_secs(60));
 }
+
+#[tokio::test]
+async fn a_reply_recorded_as_sent_resolves_to_its_key_and_is_never_sent_by_the_runner() {
+    let (_d, o) = outbox().await;
+    let key = Key::Command("$cmd-1".into());
+    let op = MatrixOp::Send {
+        room: "!room".into(),
+        event_type: "m.room.message".into(),
+        content: crate::chat::notice("help"),
+    };
+    assert!(
+        o.record_sent(key.clone(), op.clone(), "$reply-1")
+            .await
+            .unwrap()
+    );
+    // Recorded twice (a retried handler) or queued after it: still the one row.
+    assert!(!o.record_sent(key.clone(), op, "$reply-2").await.unwrap());
+    post(&o, key.clone(), "!room", Report::none()).await;
+    let script = Script::new(Transport::Matrix, vec![]);
+    drain(&o, &script, &policy()).await;
+    assert!(script.seen().is_empty(), "{:?}", script.seen());
+    assert_eq!(states(&o).await, vec![("cmd-$cmd-1".into(), "sent".into())]);
+    assert_eq!(
+        queue::key_for_event(o.db(), "$reply-1").await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(
+        queue::posted(o.db(), &key).await.unwrap(),
+        Some(("!room".into(), "$reply-1".into()))
+    );
+}

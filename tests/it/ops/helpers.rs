@@ -20,7 +20,7 @@ pub async fn started(backend: Backend, extra: &str) -> (TestApp, String) {
     let mut app = TestApp::spawn(Options {
         backend,
         extra_config: format!(
-            "[http]\nlisten = \"127.0.0.1:{port}\"\n[applications]\ncall = \"2026\"\n{extra}\n"
+            "[http]\nlisten = \"127.0.0.1:{port}\"\n[applications]\ncall = \"2026\"\n# The ops tests export from the (unencrypted) management room.\nexport_unencrypted = true\n{extra}\n"
         ),
         ..Options::default()
     })
