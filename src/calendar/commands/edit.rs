@@ -313,6 +313,11 @@ pub(super) async fn edit(
         _ => anyhow::bail!("unknown `!{name} {verb}` (see `!help {name}`)"),
     };
     let (saved, told) = changes::save(ctx, &item, store::COMMAND).await?;
+    if saved.change != Change::Unchanged {
+        let target = format!("{} {}", item.kind(), item.id());
+        let action = format!("calendar.{name}.{verb}");
+        crate::audit::record(&ctx.db.pool, inv.sender, &action, &target, None).await?;
+    }
     let what = match (saved.change, verb.as_str()) {
         (Change::Inserted, _) => "Added",
         (Change::Updated, "cancel") => "Cancelled",
