@@ -7,7 +7,7 @@
 # stack's env file, and takes the stack down again if this script brought it
 # up (and no other test.sh run is still using it). Exits with cargo's status.
 #
-# CONVENE_TEST_THREADS=N   run the tests with N threads (RUST_TEST_THREADS works too)
+# CONVENE_TEST_THREADS=N   run the tests with N threads (default 4; RUST_TEST_THREADS works too)
 # CONVENE_KEEP_STACK=1     leave the stack running afterwards
 set -euo pipefail
 
@@ -47,9 +47,9 @@ exec 8>"$STACK_DIR/users.lock"
 flock -s 8
 CONVENE_STACK_ENV=$(./scripts/stack.sh env)
 export CONVENE_STACK_ENV
-if [[ -n ${CONVENE_TEST_THREADS:-} ]]; then
-  export RUST_TEST_THREADS=$CONVENE_TEST_THREADS
-fi
+# The integration tests mostly wait on the servers: four at a time halves the suite's time on
+# two cores. (The outage tests serialise themselves.)
+export RUST_TEST_THREADS=${CONVENE_TEST_THREADS:-${RUST_TEST_THREADS:-4}}
 
 banner "cargo test --all-targets $*"
 status=0

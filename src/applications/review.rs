@@ -208,7 +208,7 @@ impl Applications {
             _ => {}
         }
         let now = crate::storage::now_ms();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("UPDATE eoi SET status = 'under_review', updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)

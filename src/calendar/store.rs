@@ -127,7 +127,7 @@ pub async fn upsert_in(
 /// Inserts or updates `item` on its own; see [`upsert_in`]. Nobody is told of the change:
 /// meetings are saved through [`changes::save`](super::changes::save).
 pub async fn upsert(db: &Db, item: &Item, source: &str) -> anyhow::Result<Change> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let saved = upsert_in(&mut tx, item, source).await?;
     tx.commit().await?;
     Ok(saved.change)
@@ -219,7 +219,7 @@ pub async fn revision_in(conn: &mut AnyConnection, r: &ItemRef) -> anyhow::Resul
 /// [`changes::sync_file`](super::changes::sync_file).
 #[cfg(test)]
 pub(crate) async fn sync_file(db: &Db, cal: &Calendar) -> anyhow::Result<usize> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut changed = 0;
     let items = cal.items();
     for item in &items {

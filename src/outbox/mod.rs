@@ -92,7 +92,9 @@ impl Outbox {
     /// Starts a transaction in which to queue side effects beside other writes.
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         Ok(Tx {
-            tx: self.inner.db.pool.begin().await?,
+            // A write transaction from the start (SQLite: BEGIN IMMEDIATE), so reading before
+            // writing never fails with SQLITE_BUSY_SNAPSHOT when another writer came between.
+            tx: self.inner.db.begin_write().await?,
             outbox: self.clone(),
             matrix: false,
             mail: false,

@@ -199,9 +199,7 @@ async fn a_crash_storm_loses_nothing_and_doubles_nothing() {
     };
     let deadline = Instant::now() + Duration::from_secs(60 + mails / 5);
     loop {
-        let missing: Vec<u64> = (0..mails)
-            .filter(|&i| posts(i).is_empty())
-            .collect();
+        let missing: Vec<u64> = (0..mails).filter(|&i| posts(i).is_empty()).collect();
         if missing.is_empty() {
             break;
         }
