@@ -670,3 +670,36 @@ async fn the_export_goes_encrypted_into_an_encrypted_room_and_is_refused_in_an_u
     );
     assert!(app.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_to_a_group_address_puts_no_contact_data_in_the_group_room() {
+    let app = started(Backend::Sqlite).await;
+    let u = unique();
+    let email = format!("greta-{u}@applicant.test");
+    let name = format!("Greta Lind{u}");
+    mail(
+        &email,
+        &format!("{name} <{email}>"),
+        &app.address.replace('@', "+health@"),
+        "Expression of interest",
+        &[],
+        &form(&name, "Region Norrbotten", ""),
+    )
+    .await;
+    // The card, with the contact data, is the secretariat's …
+    let cards = card(&app, &email, "Expression of interest").await;
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    // … the group's room gets one line that says an application came, nothing of whom.
+    let notice = app
+        .secretariat
+        .wait_for(&app.health, "expression of interest", WAIT, SETTLE)
+        .await;
+    assert_eq!(notice.len(), 1, "{notice:?}");
+    for event in raw_messages(&app, &app.health).await {
+        let text = event["content"].to_string();
+        assert!(
+            !text.contains(&email) && !text.contains(&name) && !text.contains("Norrbotten"),
+            "personal data in the group room: {text}"
+        );
+    }
+}

@@ -171,6 +171,57 @@ async fn postfix_down_for_a_minute_then_the_queued_reply_is_delivered_once_withi
     assert!(!app.log().contains("giving up"), "nothing was given up");
 }
 
+/// The retry policy shortened through configuration (1 s doubling to 2 s): Postfix stays down
+/// for more tries than the five the old outbox allowed before it gave up, and the reply still
+/// goes out once when Postfix is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postfix_down_for_more_tries_than_the_old_limit_then_the_reply_is_delivered_once() {
+    let _one = SERIAL.lock().await;
+    let mut app = TestApp::spawn(Options {
+        extra_config: "[outbox]\nretry_min = \"1s\"\nretry_max = \"2s\"\n".into(),
+        ..Options::default()
+    })
+    .await;
+    app.start_ready().await;
+    app.wait_bot_joined().await;
+    let marker = format!("smtp-tries-{}", unique());
+    let applicant = format!("quinn-{}@applicant.test", unique());
+    send_mail(
+        &applicant,
+        &app.address.replace('@', "+health@"),
+        &format!("Question {marker}"),
+        "Is there a call in spring?",
+        &[],
+    )
+    .await;
+    let root = app
+        .secretariat
+        .wait_for(&app.health, &marker, WAIT, Duration::ZERO)
+        .await[0]
+        .clone();
+    let down = Down::stop("postfix");
+    let answer = format!("answer-{}", unique());
+    app.secretariat
+        .say_in_thread(
+            &app.health,
+            &root.event_id,
+            &format!("Yes, in April. {answer}"),
+        )
+        .await;
+    // Five tries was the old limit; the eighth failure is well past it.
+    wait_log_count(&app, "send failed; will retry", 8, WAIT).await;
+    assert!(!app.log().contains("giving up"), "nothing was given up");
+    down.start();
+    let mails = support::wait_for_mail_to(&applicant, WAIT).await;
+    tokio::time::sleep(SETTLE).await;
+    let mails = support::wait_for_mail_to(&applicant, WAIT)
+        .await
+        .len()
+        .max(mails.len());
+    assert_eq!(mails, 1, "the reply arrives once");
+    assert!(!app.log().contains("giving up"), "nothing was given up");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synapse_down_for_a_minute_then_the_bridged_mail_arrives_once_within_5_s() {
     let _one = SERIAL.lock().await;
