@@ -673,7 +673,7 @@ async fn the_export_goes_encrypted_into_an_encrypted_room_and_is_refused_in_an_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_to_a_group_address_puts_no_contact_data_in_the_group_room() {
-    let app = started(Backend::Sqlite).await;
+    let mut app = started(Backend::Sqlite).await;
     let u = unique();
     let email = format!("greta-{u}@applicant.test");
     let name = format!("Greta Lind{u}");
@@ -702,4 +702,5 @@ async fn an_application_to_a_group_address_puts_no_contact_data_in_the_group_roo
             "personal data in the group room: {text}"
         );
     }
+    assert!(app.stop().success());
 }

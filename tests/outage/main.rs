@@ -122,12 +122,11 @@ async fn wait_log_count(app: &TestApp, needle: &str, n: usize, timeout: Duration
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postfix_down_for_a_minute_then_the_queued_reply_is_delivered_once_within_5_s() {
-    let _one = SERIAL.lock().await;
-    let app = started().await;
-    let marker = format!("smtp-out-{}", unique());
-    let applicant = format!("pat-{}@applicant.test", unique());
+/// Mails a question from a new applicant to the Health room and returns the applicant and
+/// the event id of the bridged post, for the secretariat to answer in its thread.
+async fn a_question(app: &TestApp, tag: &str) -> (String, String) {
+    let marker = format!("{tag}-{}", unique());
+    let applicant = format!("{tag}-{}@applicant.test", unique());
     send_mail(
         &applicant,
         &app.address.replace('@', "+health@"),
@@ -140,16 +139,30 @@ async fn postfix_down_for_a_minute_then_the_queued_reply_is_delivered_once_withi
         .secretariat
         .wait_for(&app.health, &marker, WAIT, Duration::ZERO)
         .await[0]
+        .event_id
         .clone();
+    (applicant, root)
+}
+
+/// The number of mails to `applicant`, counted again after a pause so a second copy shows.
+async fn mails_to(applicant: &str) -> usize {
+    let first = support::wait_for_mail_to(applicant, WAIT).await.len();
+    tokio::time::sleep(SETTLE).await;
+    support::wait_for_mail_to(applicant, WAIT)
+        .await
+        .len()
+        .max(first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postfix_down_for_a_minute_then_the_queued_reply_is_delivered_once_within_5_s() {
+    let _one = SERIAL.lock().await;
+    let app = started().await;
+    let (applicant, root) = a_question(&app, "smtp-out").await;
     let down = Down::stop("postfix");
     let stopped = Instant::now();
-    let answer = format!("answer-{}", unique());
     app.secretariat
-        .say_in_thread(
-            &app.health,
-            &root.event_id,
-            &format!("Attached soon. {answer}"),
-        )
+        .say_in_thread(&app.health, &root, "Attached soon.")
         .await;
     wait_log_count(&app, "send failed; will retry", 3, WAIT).await;
     tokio::time::sleep(OUTAGE.saturating_sub(stopped.elapsed())).await;
@@ -157,13 +170,7 @@ async fn postfix_down_for_a_minute_then_the_queued_reply_is_delivered_once_withi
     let back = now_ms();
     let took = sent_after(&app, "mail", "", back).await;
     eprintln!("postfix outage: the reply was sent {took} ms after Postfix returned");
-    let mails = support::wait_for_mail_to(&applicant, WAIT).await;
-    tokio::time::sleep(SETTLE).await;
-    let mails = support::wait_for_mail_to(&applicant, WAIT)
-        .await
-        .len()
-        .max(mails.len());
-    assert_eq!(mails, 1, "the reply arrives once");
+    assert_eq!(mails_to(&applicant).await, 1, "the reply arrives once");
     assert!(
         took <= BACK_WITHIN_MS,
         "sent {took} ms after Postfix returned"
@@ -184,41 +191,16 @@ async fn postfix_down_for_more_tries_than_the_old_limit_then_the_reply_is_delive
     .await;
     app.start_ready().await;
     app.wait_bot_joined().await;
-    let marker = format!("smtp-tries-{}", unique());
-    let applicant = format!("quinn-{}@applicant.test", unique());
-    send_mail(
-        &applicant,
-        &app.address.replace('@', "+health@"),
-        &format!("Question {marker}"),
-        "Is there a call in spring?",
-        &[],
-    )
-    .await;
-    let root = app
-        .secretariat
-        .wait_for(&app.health, &marker, WAIT, Duration::ZERO)
-        .await[0]
-        .clone();
+    let (applicant, root) = a_question(&app, "smtp-tries").await;
     let down = Down::stop("postfix");
-    let answer = format!("answer-{}", unique());
     app.secretariat
-        .say_in_thread(
-            &app.health,
-            &root.event_id,
-            &format!("Yes, in April. {answer}"),
-        )
+        .say_in_thread(&app.health, &root, "In the thread, soon.")
         .await;
     // Five tries was the old limit; the eighth failure is well past it.
     wait_log_count(&app, "send failed; will retry", 8, WAIT).await;
     assert!(!app.log().contains("giving up"), "nothing was given up");
     down.start();
-    let mails = support::wait_for_mail_to(&applicant, WAIT).await;
-    tokio::time::sleep(SETTLE).await;
-    let mails = support::wait_for_mail_to(&applicant, WAIT)
-        .await
-        .len()
-        .max(mails.len());
-    assert_eq!(mails, 1, "the reply arrives once");
+    assert_eq!(mails_to(&applicant).await, 1, "the reply arrives once");
     assert!(!app.log().contains("giving up"), "nothing was given up");
 }
 
