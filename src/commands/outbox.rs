@@ -1,6 +1,7 @@
 //! `!outbox` (secretariat): what is waiting or failed in the outbox, and requeueing.
 
 use super::Reply;
+use crate::markup;
 use crate::outbox::{Outbox, queue};
 
 /// (name, arguments, what it does, secretariat only)
@@ -45,7 +46,7 @@ pub async fn execute(outbox: &Outbox, actor: &str, args: &[&str]) -> anyhow::Res
             crate::bridge::bounce::reset(db, address).await?;
             let released = queue::release_held_to(db, address).await?;
             outbox.wake(crate::outbox::Transport::Mail);
-            let who = crate::chat::escape(address);
+            let who = markup::escape_markdown_line(address);
             Ok(Reply::text(match (was, released) {
                 (false, 0) => format!("{who} was not marked."),
                 (_, n) => format!("{who} is no longer marked; {n} held mail(s) sent."),
@@ -61,8 +62,8 @@ pub async fn execute(outbox: &Outbox, actor: &str, args: &[&str]) -> anyhow::Res
                 for (address, reason, _) in marked {
                     text.push_str(&format!(
                         "\n- {} — {}",
-                        crate::chat::escape(&address),
-                        crate::chat::escape(&reason)
+                        markup::escape_markdown_line(&address),
+                        markup::escape_markdown_line(&reason)
                     ));
                 }
             }
@@ -91,17 +92,46 @@ pub fn render(items: &[queue::Summary], failed_only: bool) -> String {
         let error = i
             .last_error
             .as_deref()
-            .map(|e| format!(" — {}", crate::chat::escape(e)))
+            .map(|e| format!(" — {}", markup::escape_markdown_line(e)))
             .unwrap_or_default();
         out.push_str(&format!(
-            "- #{} {} `{}` to {} · **{}** · {} attempt(s) · queued {when}{error}\n",
+            "- #{} {} {} to {} · **{}** · {} attempt(s) · queued {when}{error}\n",
             i.id,
             i.transport,
-            crate::chat::escape(&i.key),
-            crate::chat::escape(&i.lane),
+            markup::code(&i.key),
+            markup::escape_markdown_line(&i.lane),
             i.state,
             i.attempts
         ));
     }
     out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_reason_and_an_address_stay_text_in_the_list() {
+        let item = queue::Summary {
+            id: 7,
+            transport: "mail".into(),
+            key: "eoi-ack-3".into(),
+            lane: "mail:@room <x@y.test>".into(),
+            state: "failed".into(),
+            attempts: 2,
+            next_attempt_at: 0,
+            created_at: 0,
+            last_error: Some("550 [click](https://evil.test) **now** @room".into()),
+        };
+        let text = render(&[item], true);
+        let html = crate::chat::notice_markdown(&text)["formatted_body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!html.contains("<a "), "{html}");
+        assert!(!html.contains("<strong>now"), "{html}");
+        assert!(html.contains("<code>eoi-ack-3</code>"), "{html}");
+        assert!(!text.contains("@room"), "a mention survived: {text}");
+    }
 }
