@@ -59,6 +59,12 @@ impl Args {
             .transpose()
     }
 
+    /// [`Args::date`] of a key that must be given.
+    fn need_date(&self, key: &str, tz: Tz) -> anyhow::Result<DateSpec> {
+        self.date(key, tz)?
+            .ok_or_else(|| anyhow::anyhow!("missing `{key}=…`"))
+    }
+
     fn day(&self, key: &str) -> anyhow::Result<Option<NaiveDate>> {
         self.get(key).map(|v| plain_day(key, v)).transpose()
     }
@@ -216,9 +222,7 @@ pub(super) async fn edit(
     let item = match (name, verb.as_str()) {
         ("meeting", "add") => {
             let title = a.need("title")?;
-            let start = a
-                .date("start", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `start=…`"))?;
+            let start = a.need_date("start", tz)?;
             Item::Meeting(Meeting {
                 id: a
                     .get("id")
@@ -271,9 +275,7 @@ pub(super) async fn edit(
         }
         ("deadline", "add") => {
             let title = a.need("title")?;
-            let due = a
-                .date("due", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `due=…`"))?;
+            let due = a.need_date("due", tz)?;
             Item::Deadline(Deadline {
                 id: a
                     .get("id")
@@ -287,12 +289,8 @@ pub(super) async fn edit(
         }
         ("call", "add") => {
             let title = a.need("title")?;
-            let opens = a
-                .date("opens", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `opens=…`"))?;
-            let closes = a
-                .date("closes", tz)?
-                .ok_or_else(|| anyhow::anyhow!("missing `closes=…`"))?;
+            let opens = a.need_date("opens", tz)?;
+            let closes = a.need_date("closes", tz)?;
             let kind = match a.get("kind").unwrap_or("members") {
                 "members" => CallKind::Members,
                 "partnership" => CallKind::Partnership,
