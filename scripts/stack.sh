@@ -16,6 +16,10 @@
 #
 # Ports: Synapse 18008, IMAP 11143, IMAPS 11993, LMTP 11024, SMTP 12525.
 set -Eeuo pipefail
+# scripts/test.sh holds its users lock on fd 8 while the tests run, and the outage tests
+# restart servers through this script: a server must not inherit that descriptor, or the
+# lock lives on in it and test.sh never sees the stack free to take down.
+exec 8>&-
 PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
